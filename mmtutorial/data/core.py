@@ -1,0 +1,264 @@
+"""The `MultimodalData` container, seeded train/test splits and mini-batches.
+
+Every data set in the book (article toy data, synthetic tasks, digits) is one of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` if it is not an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
+    return int(value)
+
+
+def check_fraction(name: str, value: Any, *, low_open: bool, high_open: bool) -> float:
+    """Return ``value`` as a float, or raise naming ``name`` if it is outside the interval."""
+    interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number in {interval}, got {type(value).__name__}")
+    value = float(value)
+    too_low = value <= 0 if low_open else value < 0
+    too_high = value >= 1 if high_open else value > 1
+    if too_low or too_high or not np.isfinite(value):
+        raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value
+
+
+def _as_array_dict(field: str, arrays: Any) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"{field} must be a dict of name -> array, got {type(arrays).__name__}")
+    result = {}
+    for name, array in arrays.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{field} keys must be str, got {type(name).__name__} {name!r}")
+        result[name] = np.asarray(array)
+    return result
+
+
+@dataclass(frozen=True)
+class MultimodalData:
+    """Several modalities of the same samples, their targets and which modalities are present.
+
+    Parameters
+    ----------
+    inputs : dict of str to ndarray
+        Modality name -> array of shape ``(batch, features)`` (more trailing axes are allowed,
+        e.g. images). Values must be numeric and finite.
+    targets : dict of str to ndarray
+        Head name -> ``(batch, k)`` floats for regression or ``(batch,)`` int64 class labels.
+    mask : dict of str to ndarray or None, default None
+        Modality name -> ``(batch,)`` bool, True where the modality is present. ``None`` means
+        every modality is present for every sample. Absent rows of ``inputs`` are zero-filled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = MultimodalData({"a": np.zeros((4, 3)), "b": np.ones((4, 2))},
+    ...                       {"y": np.zeros((4, 1))})
+    >>> len(data), data.modalities
+    (4, ('a', 'b'))
+    >>> len(data.subset(slice(0, 2)))
+    2
+    """
+
+    inputs: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray]
+    mask: dict[str, np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        inputs = _as_array_dict("inputs", self.inputs)
+        targets = _as_array_dict("targets", self.targets)
+        if not inputs:
+            raise ValueError("inputs must hold at least one modality, got an empty dict")
+        first = next(iter(inputs))
+        n = inputs[first].shape[0] if inputs[first].ndim else 0
+        for field, arrays, min_ndim in (("inputs", inputs, 2), ("targets", targets, 1)):
+            for name, array in arrays.items():
+                kind = "modality" if field == "inputs" else "target"
+                if array.ndim < min_ndim:
+                    raise ValueError(
+                        f"{field}: {kind} {name!r} must have at least {min_ndim} dimension(s) "
+                        f"(batch first), got shape {array.shape}"
+                    )
+                if array.shape[0] != n:
+                    raise ValueError(
+                        f"{field}: {kind} {name!r} has batch size {array.shape[0]}, but modality "
+                        f"{first!r} has batch size {n}"
+                    )
+                if array.dtype.kind not in "biuf":
+                    raise TypeError(
+                        f"{field}: {kind} {name!r} must be numeric, got dtype {array.dtype}"
+                    )
+                if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+                    raise ValueError(f"{field}: {kind} {name!r} contains NaN or inf values")
+        mask = None if self.mask is None else _as_array_dict("mask", self.mask)
+        if mask is not None:
+            if set(mask) != set(inputs):
+                raise ValueError(
+                    f"mask must have the same modalities as inputs {sorted(inputs)}, "
+                    f"got {sorted(mask)}"
+                )
+            for name, present in mask.items():
+                if present.dtype != np.bool_ or present.shape != (n,):
+                    raise ValueError(
+                        f"mask: modality {name!r} must be a bool array of shape ({n},), "
+                        f"got dtype {present.dtype} shape {present.shape}"
+                    )
+        object.__setattr__(self, "inputs", inputs)
+        object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "mask", mask)
+
+    def __len__(self) -> int:
+        """Number of samples (the shared batch size of every array)."""
+        return int(next(iter(self.inputs.values())).shape[0])
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Names of the modalities, in the order of ``inputs``."""
+        return tuple(self.inputs)
+
+    def subset(self, index: slice | np.ndarray | list[int]) -> MultimodalData:
+        """Return the samples selected by ``index`` (a slice, integer indices or a bool mask).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> data = MultimodalData({"a": np.arange(6.0)[:, None]}, {"y": np.arange(6)})
+        >>> data.subset([0, 5]).targets["y"].tolist()
+        [0, 5]
+        """
+        if isinstance(index, int | np.integer):
+            raise TypeError("index must be a slice, an index array or a bool mask, got an int")
+        if not isinstance(index, slice):
+            index = np.asarray(index)
+            if index.dtype.kind not in "biu" or index.ndim != 1:
+                raise TypeError(
+                    f"index must be a 1-D int or bool array, got dtype {index.dtype} "
+                    f"shape {index.shape}"
+                )
+
+        def take(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {name: array[index] for name, array in arrays.items()}
+
+        mask = None if self.mask is None else take(self.mask)
+        return MultimodalData(take(self.inputs), take(self.targets), mask)
+
+
+def train_test_split(
+    data: MultimodalData,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    stratify: str | None = None,
+) -> tuple[MultimodalData, MultimodalData]:
+    """Split ``data`` into shuffled train and test sets, optionally keeping class proportions.
+
+    Parameters
+    ----------
+    data : MultimodalData
+        The samples to split (at least 2).
+    test_fraction : float, default 0.25
+        Share of the samples (of each class, when stratified) that go to the test set, in (0, 1).
+    seed : int, default 0
+        Seed of the shuffle; the same seed always gives the same split.
+    stratify : str or None, default None
+        Name of an integer label target (e.g. ``"digit"``). When given, each class contributes
+        ``round(test_fraction * class_size)`` samples to the test set.
+
+    Returns
+    -------
+    train, test : MultimodalData
+        Disjoint sets that together hold every sample, each in a random order.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import load_digits
+    >>> train, test = train_test_split(load_digits(views=("mor",)), 0.25, stratify="digit")
+    >>> len(train), len(test)
+    (1500, 500)
+    """
+    if not isinstance(data, MultimodalData):
+        raise TypeError(f"data must be a MultimodalData, got {type(data).__name__}")
+    test_fraction = check_fraction("test_fraction", test_fraction, low_open=True, high_open=True)
+    n = len(data)
+    if n < 2:
+        raise ValueError(f"data must hold at least 2 samples to split, got {n}")
+    rng = np.random.default_rng(seed)
+    if stratify is None:
+        order = rng.permutation(n)
+        n_test = min(max(round(test_fraction * n), 1), n - 1)
+        test_index, train_index = order[:n_test], order[n_test:]
+    else:
+        if stratify not in data.targets:
+            raise ValueError(
+                f"stratify must name a target, one of {sorted(data.targets)}, got {stratify!r}"
+            )
+        labels = data.targets[stratify]
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise ValueError(
+                f"stratify: target {stratify!r} must be 1-D integer labels, got dtype "
+                f"{labels.dtype} shape {labels.shape}"
+            )
+        test_parts, train_parts = [], []
+        for label in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == label))
+            n_test = round(test_fraction * len(members))
+            test_parts.append(members[:n_test])
+            train_parts.append(members[n_test:])
+        test_index = rng.permutation(np.concatenate(test_parts))
+        train_index = rng.permutation(np.concatenate(train_parts))
+        if len(test_index) == 0 or len(train_index) == 0:
+            raise ValueError(
+                f"test_fraction={test_fraction} leaves the train or test set empty when "
+                f"stratifying {n} samples by {stratify!r}"
+            )
+    return data.subset(train_index), data.subset(test_index)
+
+
+def batches(
+    data: MultimodalData,
+    batch_size: int,
+    seed: int | None = 0,
+    drop_last: bool = False,
+) -> Iterator[MultimodalData]:
+    """Yield mini-batches of ``data``, one pass over the samples.
+
+    Parameters
+    ----------
+    data : MultimodalData
+        The samples to batch.
+    batch_size : int
+        Samples per batch (the last one may be smaller unless ``drop_last``).
+    seed : int or None, default 0
+        Seed of the shuffle; ``None`` keeps the original order.
+    drop_last : bool, default False
+        Skip a final batch smaller than ``batch_size``.
+
+    Yields
+    ------
+    MultimodalData
+        Consecutive batches covering every sample once.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import article_data
+    >>> [len(b) for b in batches(article_data(n_samples=10), batch_size=4)]
+    [4, 4, 2]
+    """
+    if not isinstance(data, MultimodalData):
+        raise TypeError(f"data must be a MultimodalData, got {type(data).__name__}")
+    batch_size = check_positive_int("batch_size", batch_size)
+    n = len(data)
+    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield data.subset(order[start : start + batch_size])
