@@ -1,0 +1,164 @@
+"""Every figure the book shows, in one consistent style (all chapters use it).
+
+Colours come from the Okabe-Ito palette, which stays distinguishable with colour-blindness; a
+modality keeps the same colour in every figure of the book (:func:`modality_color`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = ["PALETTE", "bar_chart", "image_grid", "line_chart", "modality_color", "new_figure"]
+
+#: Okabe & Ito (2008) colour-blind-safe palette, black last.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+#: Fixed colours for the modality names the book uses, so a view looks the same everywhere.
+_NAMED = {
+    "pix": PALETTE[0], "x1": PALETTE[0], "a": PALETTE[0],
+    "fou": PALETTE[1], "x2": PALETTE[1], "b": PALETTE[1],
+    "kar": PALETTE[2], "c": PALETTE[2],
+    "zer": PALETTE[3],
+    "mor": PALETTE[4],
+    "fused": PALETTE[7], "fusion": PALETTE[7],
+}  # fmt: skip
+
+
+def modality_color(name: str, index: int = 0) -> str:
+    """Return the colour of a modality (or of ``"fused"``); unknown names cycle the palette.
+
+    Examples
+    --------
+    >>> modality_color("pix")
+    '#0072B2'
+    """
+    return _NAMED.get(name, PALETTE[index % len(PALETTE)])
+
+
+def new_figure(
+    width: float = 6.4, height: float = 3.6, ncols: int = 1
+) -> tuple[Figure, np.ndarray]:
+    """Create a figure sized for the book's column width; returns ``(figure, axes array)``.
+
+    Examples
+    --------
+    >>> fig, axes = new_figure(ncols=2)
+    >>> axes.shape
+    (2,)
+    """
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False, layout="constrained")
+    for ax in axes.ravel():
+        ax.grid(True, alpha=0.3)
+    return fig, axes.ravel()
+
+
+def line_chart(
+    series: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    ax: Axes | None = None,
+) -> Figure:
+    """Plot named curves (e.g. loss per step) against their index.
+
+    Parameters
+    ----------
+    series : mapping of str to sequence of float
+        Label → values; the label picks the colour (:func:`modality_color`).
+    title, xlabel, ylabel : str
+        Figure title and axis labels (with units).
+    logy : bool
+        Use a logarithmic y axis (for losses that fall by orders of magnitude).
+    ax : matplotlib Axes, optional
+        Draw into this axes instead of a new figure.
+
+    Examples
+    --------
+    >>> fig = line_chart({"train": [1.0, 0.5, 0.25]}, title="t", xlabel="step", ylabel="loss")
+    """
+    if not series:
+        raise ValueError("series must name at least one curve, got an empty mapping")
+    if ax is None:
+        _, axes = new_figure()
+        ax = axes[0]
+    for i, (label, values) in enumerate(series.items()):
+        ax.plot(
+            np.arange(len(values)), np.asarray(values), label=label, color=modality_color(label, i)
+        )
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(frameon=False)
+    return ax.figure
+
+
+def bar_chart(
+    values: Mapping[str, float],
+    *,
+    title: str,
+    ylabel: str,
+    ylim: tuple[float, float] | None = None,
+    fmt: str = "{:.3f}",
+    ax: Axes | None = None,
+) -> Figure:
+    """Bar chart of named values (e.g. test accuracy per view), each bar labelled with its value.
+
+    Examples
+    --------
+    >>> fig = bar_chart({"pix": 0.9, "fused": 0.95}, title="t", ylabel="accuracy")
+    """
+    if not values:
+        raise ValueError("values must name at least one bar, got an empty mapping")
+    if ax is None:
+        _, axes = new_figure()
+        ax = axes[0]
+    names = list(values)
+    heights = [float(values[n]) for n in names]
+    colors = [modality_color(n, i) for i, n in enumerate(names)]
+    bars = ax.bar(names, heights, color=colors)
+    ax.bar_label(bars, labels=[fmt.format(h) for h in heights], padding=2)
+    ax.set(title=title, ylabel=ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.grid(False, axis="x")
+    return ax.figure
+
+
+def image_grid(
+    images: np.ndarray,
+    labels: Sequence[object],
+    *,
+    title: str,
+    ncols: int = 10,
+    cmap: str = "gray_r",
+) -> Figure:
+    """Show images of shape ``(n, height, width)`` in a grid, each titled with its label.
+
+    Examples
+    --------
+    >>> fig = image_grid(np.zeros((2, 16, 15)), [0, 1], title="digits")
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (n, height, width), got shape {images.shape}")
+    if len(labels) != len(images):
+        raise ValueError(f"labels has {len(labels)} entries, images has {len(images)}")
+    nrows = int(np.ceil(len(images) / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(0.65 * ncols, 0.8 * nrows + 0.4), squeeze=False, layout="constrained"
+    )
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, image, label in zip(axes.ravel(), images, labels, strict=False):
+        ax.imshow(image, cmap=cmap)
+        ax.set_title(str(label), fontsize=8)
+    fig.suptitle(title)
+    return fig
