@@ -1,0 +1,24 @@
+"""From-scratch NumPy backprop for multimodal networks (chapters 2 and 3b).
+
+Layers (Dense, ReLU, Concat), losses (MSE, softmax cross-entropy), optimisers (SGD, Adam) and the
+article's network generalised to k modalities and m heads, every backward written by hand.
+"""
+
+from .layers import Concat, Dense, ReLU
+from .loop import train
+from .losses import MSELoss, SoftmaxCrossEntropy
+from .network import MultimodalNet, article_network
+from .optim import SGD, Adam
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "Concat",
+    "Dense",
+    "MSELoss",
+    "MultimodalNet",
+    "ReLU",
+    "SoftmaxCrossEntropy",
+    "article_network",
+    "train",
+]

@@ -1,0 +1,160 @@
+"""Layers with a hand-written ``forward`` and ``backward``: Dense, ReLU and Concat.
+
+Used by chapter 3b (the NumPy derivation) and by :class:`~mmtutorial.numpy_nn.MultimodalNet`.
+Every layer caches what its backward needs during ``forward``; shapes are ``(batch, features)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validation import check_float_dtype, check_positive_int
+
+_INITS = ("he", "glorot")
+
+
+class Dense:
+    """Fully connected layer ``y = x W + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Width of the input ``x`` and the output ``y``.
+    rng : numpy.random.Generator
+        Source of the initial weights (no hidden global state).
+    init : {"he", "glorot"}
+        Uniform initialisation: He, ``U(±sqrt(6 / in))``, suits a following ReLU; Glorot,
+        ``U(±sqrt(6 / (in + out)))``, is the Keras default. Biases start at zero.
+    name : str
+        Layer name, used as the prefix of the parameter names in a network.
+    dtype : float32 or float64
+
+    Attributes
+    ----------
+    params : dict
+        ``"W"``: ``(in_features, out_features)``, ``"b"``: ``(out_features,)``.
+    grads : dict
+        Same keys and shapes; filled (overwritten) by :meth:`backward`.
+
+    Examples
+    --------
+    >>> layer = Dense(3, 2, rng=np.random.default_rng(0))
+    >>> y = layer.forward(np.ones((4, 3)))
+    >>> dx = layer.backward(np.ones((4, 2)))
+    >>> y.shape, dx.shape, layer.grads["W"].shape
+    ((4, 2), (4, 3), (3, 2))
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        rng: np.random.Generator,
+        init: str = "he",
+        name: str = "dense",
+        dtype: np.dtype | type = np.float64,
+    ) -> None:
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        if init not in _INITS:
+            raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+        self.name = name
+        self.init = init
+        self.dtype = check_float_dtype(dtype)
+        fan = in_features if init == "he" else in_features + out_features
+        limit = np.sqrt(6.0 / fan)
+        weights = rng.uniform(-limit, limit, size=(in_features, out_features))
+        self.params = {
+            "W": weights.astype(self.dtype),
+            "b": np.zeros(out_features, dtype=self.dtype),
+        }
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x @ W + b`` for ``x`` of shape ``(batch, in_features)``."""
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"layer {self.name!r}: x must have shape (batch, {self.in_features}), got {x.shape}"
+            )
+        self._x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Take ``dL/dy`` ``(batch, out_features)``, fill ``grads`` and return ``dL/dx``."""
+        if self._x is None:
+            raise RuntimeError(f"layer {self.name!r}: call forward before backward")
+        self.grads["W"][...] = self._x.T @ dy  # dL/dW = x^T δ
+        self.grads["b"][...] = dy.sum(axis=0)  # dL/db = Σ_batch δ
+        return dy @ self.params["W"].T  # dL/dx = δ W^T
+
+
+class ReLU:
+    """Rectified linear unit ``max(x, 0)``, applied element-wise.
+
+    The derivative at exactly 0 is taken as 0 (the kink; gradient checks avoid it). After
+    ``forward``, ``mask`` holds which units were active (``x > 0``).
+
+    Examples
+    --------
+    >>> relu = ReLU()
+    >>> relu.forward(np.array([[-1.0, 2.0]]))
+    array([[0., 2.]])
+    >>> relu.backward(np.array([[5.0, 5.0]]))
+    array([[0., 5.]])
+    """
+
+    def __init__(self) -> None:
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``max(x, 0)``."""
+        self.mask = x > 0
+        return np.where(self.mask, x, 0).astype(x.dtype, copy=False)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx`` given ``dL/dy``."""
+        if self.mask is None:
+            raise RuntimeError("ReLU: call forward before backward")
+        return dy * self.mask  # dL/dx = dL/dy ⊙ 1[x > 0]
+
+
+class Concat:
+    """Concatenate a list of ``(batch, d_i)`` arrays along the feature axis: the fusion layer.
+
+    The backward pass *splits* the incoming gradient back into the pieces, so each input gets
+    exactly the columns it contributed.
+
+    Examples
+    --------
+    >>> fuse = Concat()
+    >>> fuse.forward([np.zeros((2, 3)), np.ones((2, 1))]).shape
+    (2, 4)
+    >>> [g.shape for g in fuse.backward(np.ones((2, 4)))]
+    [(2, 3), (2, 1)]
+    """
+
+    def __init__(self) -> None:
+        self._widths: list[int] | None = None
+
+    def forward(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """Return the concatenation of ``xs`` along axis 1."""
+        if len(xs) == 0:
+            raise ValueError("xs must contain at least one array, got an empty list")
+        batches = {x.shape[0] for x in xs}
+        if len(batches) != 1:
+            raise ValueError(f"xs must share one batch size, got {[x.shape for x in xs]}")
+        self._widths = [x.shape[1] for x in xs]
+        return np.concatenate(xs, axis=1)
+
+    def backward(self, dy: np.ndarray) -> list[np.ndarray]:
+        """Split ``dL/dy`` into the gradients of the inputs, in order."""
+        if self._widths is None:
+            raise RuntimeError("Concat: call forward before backward")
+        cuts = np.cumsum(self._widths)[:-1]
+        return np.split(dy, cuts, axis=1)  # dL/dx_i = the columns of δ that x_i filled

@@ -1,0 +1,306 @@
+"""The article's network generalised: k modalities → encoders → concat → shared layer → m heads.
+
+Used by chapters 2 and 3b. Every gradient is computed by the hand-written layers in ``layers.py``;
+after :meth:`MultimodalNet.backward` the network also reports the gradient reaching each modality
+and each head's share of the gradient at the shared layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ._validation import (
+    check_dims,
+    check_float_dtype,
+    check_inputs,
+    check_keys,
+    check_positive_int,
+    check_targets,
+)
+from .layers import Concat, Dense, ReLU
+from .losses import MSELoss, SoftmaxCrossEntropy
+
+LOSSES = {"mse": MSELoss, "xent": SoftmaxCrossEntropy}
+
+
+class MultimodalNet:
+    """A multi-input, multi-output network trained with hand-written backprop.
+
+    ``inputs[m]`` → (optional encoder ``Dense + ReLU`` per modality) → ``Concat`` (the fusion
+    layer) → ``shared`` ``Dense + ReLU`` → one head ``Dense`` (+ ReLU) per output → one loss per
+    head, combined as ``L = Σ_h loss_weights[h] · L_h``.
+
+    Parameters
+    ----------
+    modality_dims : dict[str, int]
+        Feature count of each modality input, in fusion order.
+    head_dims : dict[str, int]
+        Output width of each head (the number of classes for an ``"xent"`` head).
+    encoder_units : int, dict[str, int] or None
+        Width of each modality's encoder; ``None`` concatenates the raw inputs (the article).
+    hidden_units : int
+        Width of the shared layer.
+    head_activation : {"relu", None}
+        Activation of the regression (``"mse"``) heads; the article uses ReLU. Classification
+        (``"xent"``) heads always output logits, since the softmax lives in the loss.
+    losses : dict[str, {"mse", "xent"}], optional
+        Loss of each head; heads not named use ``"mse"``.
+    loss_weights : dict[str, float], optional
+        Weight of each head's loss; heads not named weigh 1.
+    init : {"he", "glorot"}
+        Weight initialisation of every Dense layer.
+    seed : int or numpy.random.Generator
+        Source of the initial weights.
+    dtype : float32 or float64
+
+    Notes
+    -----
+    Parameters are named ``"<layer>/W"`` and ``"<layer>/b"`` with layers ``"encoder_<modality>"``,
+    ``"shared"`` and ``"head_<head>"``. After :meth:`backward`:
+
+    * :meth:`gradients` holds ``dL/dθ`` for every parameter;
+    * :meth:`input_gradients` holds ``dL/dx_m`` for each modality, shape ``(batch, d_m)``;
+    * :meth:`fusion_gradients` holds each modality's slice of ``dL/d(concat)``: the *only* path
+      by which a modality (and its encoder) receives gradient;
+    * :meth:`head_gradients_at_shared` holds, per head, ``loss_weights[h] · dL_h/dh`` at the
+      shared layer's output ``h`` (after its ReLU); their sum is :meth:`shared_gradient`.
+
+    Examples
+    --------
+    >>> net = MultimodalNet({"a": 3, "b": 2}, {"y": 1}, hidden_units=4, seed=0)
+    >>> x = {"a": np.ones((5, 3)), "b": np.zeros((5, 2))}
+    >>> total, per_head = net.loss(x, {"y": np.ones((5, 1))})
+    >>> net.backward()
+    >>> sorted(net.gradients())
+    ['head_y/W', 'head_y/b', 'shared/W', 'shared/b']
+    >>> net.input_gradients()["a"].shape
+    (5, 3)
+    """
+
+    def __init__(
+        self,
+        modality_dims: Mapping[str, int],
+        head_dims: Mapping[str, int],
+        *,
+        encoder_units: int | Mapping[str, int] | None = None,
+        hidden_units: int = 20,
+        head_activation: str | None = "relu",
+        losses: Mapping[str, str] | None = None,
+        loss_weights: Mapping[str, float] | None = None,
+        init: str = "he",
+        seed: int | np.random.Generator = 0,
+        dtype: np.dtype | type = np.float64,
+    ) -> None:
+        self.modality_dims = check_dims(modality_dims, "modality_dims")
+        self.head_dims = check_dims(head_dims, "head_dims")
+        self.modalities = list(self.modality_dims)
+        self.heads = list(self.head_dims)
+        self.hidden_units = check_positive_int(hidden_units, "hidden_units")
+        self.dtype = check_float_dtype(dtype)
+        if head_activation not in ("relu", None):
+            raise ValueError(f"head_activation must be 'relu' or None, got {head_activation!r}")
+        self.head_activation = head_activation
+        self.losses = self._check_losses(losses)
+        self.loss_weights = self._check_loss_weights(loss_weights)
+        if isinstance(encoder_units, Mapping):
+            check_keys(encoder_units, self.modalities, "encoder_units", "modalities", exact=True)
+            encoder_units = {m: encoder_units[m] for m in self.modalities}
+        elif encoder_units is not None:
+            encoder_units = dict.fromkeys(self.modalities, encoder_units)
+        self.encoder_units = encoder_units
+        self._config = dict(
+            modality_dims=self.modality_dims,
+            head_dims=self.head_dims,
+            encoder_units=encoder_units,
+            hidden_units=self.hidden_units,
+            head_activation=head_activation,
+            losses=self.losses,
+            loss_weights=self.loss_weights,
+            init=init,
+            dtype=self.dtype.name,
+        )
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._build(rng, init)
+        self._cache: dict | None = None
+        self._input_grads: dict[str, np.ndarray] = {}
+        self._fusion_grads: dict[str, np.ndarray] = {}
+        self.head_grads_at_shared: dict[str, np.ndarray] = {}
+
+    def _check_losses(self, losses: Mapping[str, str] | None) -> dict[str, str]:
+        losses = dict(losses or {})
+        check_keys(losses, self.heads, "losses", "heads", exact=False)
+        for head, kind in losses.items():
+            if kind not in LOSSES:
+                raise ValueError(f"losses[{head!r}] must be one of {sorted(LOSSES)}, got {kind!r}")
+        return {h: losses.get(h, "mse") for h in self.heads}
+
+    def _check_loss_weights(self, weights: Mapping[str, float] | None) -> dict[str, float]:
+        weights = dict(weights or {})
+        check_keys(weights, self.heads, "loss_weights", "heads", exact=False)
+        for head, w in weights.items():
+            if not isinstance(w, int | float | np.number) or not np.isfinite(w) or w < 0:
+                raise ValueError(f"loss_weights[{head!r}] must be a finite number >= 0, got {w!r}")
+        return {h: float(weights.get(h, 1.0)) for h in self.heads}
+
+    def _build(self, rng: np.random.Generator, init: str) -> None:
+        kw = dict(rng=rng, init=init, dtype=self.dtype)
+        self.layers: dict[str, Dense] = {}
+        self.encoder_relus: dict[str, ReLU] = {}
+        fused = 0
+        for m in self.modalities:
+            if self.encoder_units is None:
+                fused += self.modality_dims[m]
+                continue
+            units = check_positive_int(self.encoder_units[m], f"encoder_units[{m!r}]")
+            self.layers[f"encoder_{m}"] = Dense(
+                self.modality_dims[m], units, name=f"encoder_{m}", **kw
+            )
+            self.encoder_relus[m] = ReLU()
+            fused += units
+        self.fusion = Concat()
+        self.layers["shared"] = Dense(fused, self.hidden_units, name="shared", **kw)
+        self.shared_relu = ReLU()
+        self.head_relus: dict[str, ReLU | None] = {}
+        self.loss_fns: dict[str, MSELoss | SoftmaxCrossEntropy] = {}
+        for h in self.heads:
+            self.layers[f"head_{h}"] = Dense(
+                self.hidden_units, self.head_dims[h], name=f"head_{h}", **kw
+            )
+            relu = self.losses[h] == "mse" and self.head_activation == "relu"
+            self.head_relus[h] = ReLU() if relu else None
+            self.loss_fns[h] = LOSSES[self.losses[h]]()
+
+    def get_config(self) -> dict:
+        """Return the constructor arguments (without the seed), e.g. to rebuild the network."""
+        return dict(self._config)
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Return ``{"<layer>/W" | "<layer>/b": array}``; the arrays are live (update in place)."""
+        return {f"{n}/{k}": v for n, layer in self.layers.items() for k, v in layer.params.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Return the gradients filled by :meth:`backward`, keyed like :meth:`parameters`."""
+        return {f"{n}/{k}": v for n, layer in self.layers.items() for k, v in layer.grads.items()}
+
+    def forward(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Return each head's output ``(batch, head_dims[h])`` (logits for ``"xent"`` heads)."""
+        x = check_inputs(inputs, self.modality_dims, self.dtype)
+        encoded = []
+        for m in self.modalities:
+            if self.encoder_units is None:
+                encoded.append(x[m])
+            else:
+                z = self.layers[f"encoder_{m}"].forward(x[m])
+                encoded.append(self.encoder_relus[m].forward(z))
+        fused = self.fusion.forward(encoded)
+        hidden = self.shared_relu.forward(self.layers["shared"].forward(fused))
+        outputs = {}
+        for h in self.heads:
+            out = self.layers[f"head_{h}"].forward(hidden)
+            relu = self.head_relus[h]
+            outputs[h] = relu.forward(out) if relu is not None else out
+        self._cache = {"outputs": outputs, "batch": fused.shape[0], "losses": False}
+        return outputs
+
+    def loss(
+        self, inputs: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarray]
+    ) -> tuple[float, dict[str, float]]:
+        """Run forward and return ``(Σ_h loss_weights[h] · L_h, {h: L_h})``; ready for backward."""
+        outputs = self.forward(inputs)
+        y = check_targets(targets, self.head_dims, self.losses, self._cache["batch"], self.dtype)
+        per_head = {h: self.loss_fns[h].forward(outputs[h], y[h]) for h in self.heads}
+        total = sum(self.loss_weights[h] * per_head[h] for h in self.heads)
+        self._cache["losses"] = True
+        return float(total), per_head
+
+    def backward(self) -> None:
+        """Backpropagate the last :meth:`loss`; fill every gradient (see the class Notes)."""
+        if self._cache is None or not self._cache["losses"]:
+            raise RuntimeError("call loss(inputs, targets) before backward()")
+        self.head_grads_at_shared = {}
+        for h in self.heads:
+            grad = self.loss_weights[h] * self.loss_fns[h].backward()  # dL/dŷ_h = w_h dL_h/dŷ_h
+            relu = self.head_relus[h]
+            if relu is not None:
+                grad = relu.backward(grad)
+            self.head_grads_at_shared[h] = self.layers[f"head_{h}"].backward(grad)
+        d_hidden = sum(self.head_grads_at_shared.values())  # dL/dh = Σ_h (dL_h/dh): heads add up
+        d_fused = self.layers["shared"].backward(self.shared_relu.backward(d_hidden))
+        pieces = self.fusion.backward(d_fused)
+        self._fusion_grads = dict(zip(self.modalities, pieces, strict=True))
+        self._input_grads = {}
+        for m, grad in self._fusion_grads.items():
+            if self.encoder_units is not None:
+                grad = self.encoder_relus[m].backward(grad)
+                grad = self.layers[f"encoder_{m}"].backward(grad)
+            self._input_grads[m] = grad
+
+    def _after_backward(self, what: dict) -> dict[str, np.ndarray]:
+        if not what:
+            raise RuntimeError("call loss(...) and backward() first")
+        return dict(what)
+
+    def input_gradients(self) -> dict[str, np.ndarray]:
+        """Return ``{modality: dL/dx_m}``, each ``(batch, modality_dims[m])``."""
+        return self._after_backward(self._input_grads)
+
+    def fusion_gradients(self) -> dict[str, np.ndarray]:
+        """Return each modality's slice of ``dL/d(concat)``, ``(batch, encoded width)``."""
+        return self._after_backward(self._fusion_grads)
+
+    def head_gradients_at_shared(self) -> dict[str, np.ndarray]:
+        """Return ``{head: w_h · dL_h/dh}`` at the shared output ``h``, each ``(batch, hidden)``."""
+        return self._after_backward(self.head_grads_at_shared)
+
+    def shared_gradient(self) -> np.ndarray:
+        """Return ``dL/dh`` at the shared layer's output: the sum of the heads' contributions."""
+        return sum(self.head_gradients_at_shared().values())
+
+    def activation_pattern(self) -> dict[str, np.ndarray]:
+        """Return which ReLU units were active (``x > 0``) in the last forward pass, per layer.
+
+        A finite-difference step that changes this pattern has crossed a ReLU kink, where the
+        loss is not differentiable: the gradient check uses it to refuse such steps.
+        """
+        relus = {f"encoder_{m}": r for m, r in self.encoder_relus.items()}
+        relus["shared"] = self.shared_relu
+        relus.update({f"head_{h}": r for h, r in self.head_relus.items() if r is not None})
+        if any(r.mask is None for r in relus.values()):
+            raise RuntimeError("call forward(...) or loss(...) first")
+        return {name: r.mask.copy() for name, r in relus.items()}
+
+    def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Return head outputs; ``"xent"`` heads give class probabilities ``(batch, classes)``."""
+        outputs = self.forward(inputs)
+        for h in self.heads:
+            if self.losses[h] == "xent":
+                z = outputs[h] - outputs[h].max(axis=1, keepdims=True)
+                outputs[h] = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return outputs
+
+
+def article_network(seed: int = 0, dtype: np.dtype | type = np.float64) -> MultimodalNet:
+    """Build the article's network: ``x1, x2`` (10 each) → concat → 20 ReLU → ``y1, y2`` (10 ReLU).
+
+    Each head has the article's loss ``½‖y − ŷ‖²`` (averaged over the batch); the total is their
+    sum. Weights use Glorot-uniform, the default of the article's ``tf.layers.dense``.
+
+    Examples
+    --------
+    >>> net = article_network(seed=0)
+    >>> sorted(net.parameters())
+    ['head_y1/W', 'head_y1/b', 'head_y2/W', 'head_y2/b', 'shared/W', 'shared/b']
+    >>> net.parameters()["shared/W"].shape
+    (20, 20)
+    """
+    return MultimodalNet(
+        {"x1": 10, "x2": 10},
+        {"y1": 10, "y2": 10},
+        hidden_units=20,
+        head_activation="relu",
+        init="glorot",
+        seed=seed,
+        dtype=dtype,
+    )

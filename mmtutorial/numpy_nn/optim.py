@@ -1,0 +1,121 @@
+"""Optimisers written out: plain SGD (the article's update rule) and Adam with bias correction.
+
+Used by chapter 3b. Both update named parameter arrays *in place* and keep their state by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def _check_rate(value: float, name: str, *, low: float = 0.0, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    upper_ok = high is None or value < high
+    if not np.isfinite(value) or value <= low or not upper_ok:
+        bound = f"in ({low}, {high})" if high is not None else f"> {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def _check_pairs(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+    if set(params) != set(grads):
+        raise ValueError(
+            f"grads must name the same parameters as params: params has {sorted(params)}, "
+            f"grads has {sorted(grads)}"
+        )
+    for name, value in params.items():
+        if np.shape(grads[name]) != value.shape:
+            raise ValueError(
+                f"grads[{name!r}] must have shape {value.shape}, got {np.shape(grads[name])}"
+            )
+
+
+class SGD:
+    r"""Stochastic gradient descent, the article's ``W ← W − η ΔW``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η > 0``.
+
+    Examples
+    --------
+    >>> w = np.array([1.0, 2.0])
+    >>> SGD(lr=0.1).step({"w": w}, {"w": np.array([1.0, -1.0])})
+    >>> w
+    array([0.9, 2.1])
+    """
+
+    def __init__(self, lr: float = 0.01) -> None:
+        self.lr = _check_rate(lr, "lr")
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """Update every array in ``params`` in place with its gradient in ``grads``."""
+        _check_pairs(params, grads)
+        for name, value in params.items():
+            value -= self.lr * grads[name]  # θ ← θ − η g
+
+
+class Adam:
+    r"""Adam (Kingma & Ba, 2015), Algorithm 1, with bias correction.
+
+    For each parameter ``θ`` with gradient ``g_t`` at step ``t = 1, 2, …``:
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
+        \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
+        \theta_t &= \theta_{t-1} - \alpha\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    The moments ``m`` and ``v`` are kept per parameter *name* (``state[name] = (m, v)``); the
+    step counter ``t`` is shared. This is the paper's form (``ε`` outside the square root), which
+    is also what ``keras.optimizers.Adam`` computes, up to where ``ε`` is scaled.
+
+    Parameters
+    ----------
+    lr : float
+        Step size ``α > 0``.
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``(0, 1)``.
+    eps : float
+        ``ε > 0``, guards the division.
+
+    Examples
+    --------
+    >>> w = np.array([1.0])
+    >>> Adam(lr=0.1).step({"w": w}, {"w": np.array([3.0])})  # first step moves by ≈ lr
+    >>> w.round(6)
+    array([0.9])
+    """
+
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        self.lr = _check_rate(lr, "lr")
+        self.beta1 = _check_rate(beta1, "beta1", high=1.0)
+        self.beta2 = _check_rate(beta2, "beta2", high=1.0)
+        self.eps = _check_rate(eps, "eps")
+        self.t = 0
+        self.state: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """Update every array in ``params`` in place with its gradient in ``grads``."""
+        _check_pairs(params, grads)
+        self.t += 1
+        for name, value in params.items():
+            g = grads[name]
+            if name not in self.state:
+                self.state[name] = (np.zeros_like(value), np.zeros_like(value))
+            m, v = self.state[name]
+            m *= self.beta1
+            m += (1 - self.beta1) * g  # m_t = β1 m_{t-1} + (1 − β1) g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g  # v_t = β2 v_{t-1} + (1 − β2) g²
+            m_hat = m / (1 - self.beta1**self.t)  # bias correction
+            v_hat = v / (1 - self.beta2**self.t)
+            value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # θ ← θ − α m̂ / (√v̂ + ε)
