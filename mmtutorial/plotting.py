@@ -11,9 +11,18 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "bar_chart", "image_grid", "line_chart", "modality_color", "new_figure"]
+__all__ = [
+    "PALETTE",
+    "bar_chart",
+    "computation_graph",
+    "image_grid",
+    "line_chart",
+    "modality_color",
+    "new_figure",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -161,4 +170,95 @@ def image_grid(
         ax.imshow(image, cmap=cmap)
         ax.set_title(str(label), fontsize=8)
     fig.suptitle(title)
+    return fig
+
+
+def computation_graph(
+    modality_dims: Mapping[str, int],
+    head_dims: Mapping[str, int],
+    *,
+    hidden_units: int = 20,
+    encoder_units: int | None = None,
+    head_activation: str | None = "relu",
+    title: str = "Computation graph",
+) -> Figure:
+    """Draw a multimodal network as a computation graph, left to right, with boxes and arrows.
+
+    Each modality's input (in its colour, :func:`modality_color`), its encoder (if
+    ``encoder_units``), the concatenation (the fusion layer), the shared ReLU layer, one head and
+    one loss per output, and the total loss ``L``. Arrows show the forward pass; backpropagation
+    runs along the same arrows in reverse, so a modality is reached only through the fusion box.
+
+    Parameters
+    ----------
+    modality_dims : mapping of str to int
+        Modality name -> number of input features, in fusion order.
+    head_dims : mapping of str to int
+        Head name -> output width.
+    hidden_units : int, default 20
+        Width of the shared layer.
+    encoder_units : int or None, default None
+        Width of each modality's encoder; ``None`` draws the article's network (no encoders).
+    head_activation : {"relu", None}, default "relu"
+        Activation written in the head boxes.
+    title : str
+        Figure title.
+
+    Examples
+    --------
+    >>> fig = computation_graph({"x1": 10, "x2": 10}, {"y1": 10, "y2": 10})
+    >>> boxes = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
+    >>> len(boxes)  # 2 inputs, concat, shared, 2 heads, 2 losses, total
+    9
+    """
+    if head_activation not in ("relu", None):
+        raise ValueError(f"head_activation must be 'relu' or None, got {head_activation!r}")
+    if not modality_dims or not head_dims:
+        raise ValueError(
+            "modality_dims and head_dims must each name at least one entry, got "
+            f"{dict(modality_dims)} and {dict(head_dims)}"
+        )
+    n_rows = max(len(modality_dims), len(head_dims))
+    fig = plt.figure(figsize=(8.0, 1.0 + 0.8 * n_rows))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.88))
+    fig.suptitle(title)
+    ax.set_axis_off()
+    ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.0))
+    xs = iter(np.linspace(0.07, 0.93, 7 if encoder_units else 6))
+
+    def rows(n: int) -> list[float]:
+        return [0.5] if n == 1 else list(np.linspace(0.85, 0.15, n))
+
+    def box(x: float, y: float, text: str, color: str = "#EEEEEE"):
+        fill = to_rgba(color, 0.35 if color != "#EEEEEE" else 1.0)
+        style = dict(boxstyle="round,pad=0.4", facecolor=fill, edgecolor="#333333")
+        return ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
+
+    def arrow(start, end) -> None:
+        ax.annotate(
+            "", xy=(0.0, 0.5), xycoords=end, xytext=(1.0, 0.5), textcoords=start,
+            arrowprops=dict(arrowstyle="->", color="#333333", lw=1.0, shrinkA=5, shrinkB=5),
+        )  # fmt: skip
+
+    x_in = next(xs)
+    x_enc = next(xs) if encoder_units else None
+    x_fuse, x_shared, x_head, x_loss, x_total = (next(xs) for _ in range(5))
+    fuse = box(x_fuse, 0.5, "concat\n(fusion)")
+    for i, (m, y) in enumerate(zip(modality_dims, rows(len(modality_dims)), strict=True)):
+        node = box(x_in, y, f"{m}\n({modality_dims[m]})", modality_color(m, i))
+        if x_enc is not None:
+            encoder = box(x_enc, y, f"encoder_{m}\n{encoder_units}, ReLU", modality_color(m, i))
+            arrow(node, encoder)
+            node = encoder
+        arrow(node, fuse)
+    shared = box(x_shared, 0.5, f"shared\n{hidden_units}, ReLU")
+    arrow(fuse, shared)
+    total = box(x_total, 0.5, "total\n$L = \\Sigma_i\\, L_i$")
+    activation = ", ReLU" if head_activation == "relu" else ""
+    for i, (h, y) in enumerate(zip(head_dims, rows(len(head_dims)), strict=True)):
+        head = box(x_head, y, f"head_{h}\n{head_dims[h]}{activation}")
+        loss = box(x_loss, y, f"$L_{i + 1}$\n({h})")
+        arrow(shared, head)
+        arrow(head, loss)
+        arrow(loss, total)
     return fig
