@@ -1,0 +1,172 @@
+"""The bridge between the NumPy network of chapter 3b and its Keras twin in chapter 4.
+
+Copies :class:`~mmtutorial.numpy_nn.MultimodalNet` weights into a Keras model with the same layer
+names and computes TensorFlow's gradients under the NumPy losses, so the two can be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from mmtutorial.repro import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+__all__ = ["copy_numpy_weights", "gradients_numpy_vs_tf", "half_squared_error", "tf_gradients"]
+
+_NUMPY_NAMES = {"kernel": "W", "bias": "b"}
+
+
+@keras.saving.register_keras_serializable(package="mmtutorial")
+def half_squared_error(y_true: Any, y_pred: Any) -> Any:
+    """Per-sample ``½‖y − ŷ‖²`` summed over features: the article's ``L_i``, shape ``(batch,)``.
+
+    Its batch mean is :class:`mmtutorial.numpy_nn.MSELoss`. Keras ``"mse"`` is instead the mean
+    over features without the ½, i.e. ``2 L / k`` for ``k`` features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> half_squared_error(np.zeros((1, 2)), np.array([[1.0, 2.0]])).numpy()
+    array([2.5])
+    """
+    y_pred = tf.convert_to_tensor(y_pred)
+    y_true = tf.cast(y_true, y_pred.dtype)
+    return 0.5 * tf.reduce_sum(tf.square(y_pred - y_true), axis=-1)
+
+
+def _numpy_name(variable: Any) -> str:
+    layer, _, kind = variable.path.rpartition("/")
+    return f"{layer}/{_NUMPY_NAMES.get(kind, kind)}"
+
+
+def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
+    """Copy each NumPy parameter ``"<layer>/W"``, ``"<layer>/b"`` into the Keras layer ``<layer>``.
+
+    Parameters
+    ----------
+    np_net : mmtutorial.numpy_nn.MultimodalNet
+        Source of the weights (``np_net.parameters()``).
+    tf_model : keras.Model
+        Target with Dense layers of the same names and shapes (e.g. from
+        :func:`mmtutorial.tf_models.build_multimodal_model`) and no other trainable weights.
+
+    Raises
+    ------
+    ValueError
+        If a layer is missing, a shape differs, or the Keras model has weights the NumPy
+        network lacks (say, a gated fusion), since the two would then compute different things.
+
+    Examples
+    --------
+    >>> from mmtutorial.numpy_nn import article_network
+    >>> from mmtutorial.tf_models import article_model
+    >>> net, model = article_network(seed=0), article_model(dtype="float64")
+    >>> copy_numpy_weights(net, model)
+    >>> bool(np.array_equal(model.get_layer("shared").kernel.numpy(), net.parameters()["shared/W"]))
+    True
+    """
+    variables = {_numpy_name(v): v for v in tf_model.trainable_variables}
+    params = np_net.parameters()
+    missing = sorted(set(params) - set(variables))
+    if missing:
+        raise ValueError(f"tf_model has no weights for the NumPy parameters {missing}")
+    extra = sorted(set(variables) - set(params))
+    if extra:
+        raise ValueError(f"tf_model has weights the NumPy network lacks: {extra}")
+    for name, value in params.items():
+        if tuple(variables[name].shape) != value.shape:
+            raise ValueError(
+                f"parameter {name!r} has shape {value.shape} in the NumPy network, but "
+                f"{tuple(variables[name].shape)} in tf_model"
+            )
+        variables[name].assign(value.astype(variables[name].dtype))
+
+
+def tf_gradients(
+    tf_model: keras.Model,
+    inputs: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+    losses: Mapping[str, str],
+    loss_weights: Mapping[str, float] | None = None,
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Return ``(L, {"<layer>/W" | "<layer>/b": dL/dθ})`` computed by ``tf.GradientTape``.
+
+    ``L = Σ_h loss_weights[h] · L_h`` with the NumPy network's conventions: ``"mse"`` is the batch
+    mean of :func:`half_squared_error`, ``"xent"`` the batch mean of softmax cross-entropy on
+    logits with integer labels.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import article_data
+    >>> from mmtutorial.tf_models import article_model
+    >>> data = article_data()
+    >>> loss, grads = tf_gradients(article_model(seed=0), data.inputs, data.targets,
+    ...                            {"y1": "mse", "y2": "mse"})
+    >>> grads["shared/W"].shape
+    (20, 20)
+    """
+    weights = {h: 1.0 for h in losses} | dict(loss_weights or {})
+    dtype = tf_model.trainable_variables[0].dtype
+    x = {m: tf.convert_to_tensor(v, dtype) for m, v in inputs.items()}
+    with tf.GradientTape() as tape:
+        outputs = tf_model(x, training=True)
+        total = 0.0
+        for head, kind in losses.items():
+            if kind == "mse":
+                per_sample = half_squared_error(targets[head], outputs[head])
+            elif kind == "xent":
+                per_sample = keras.losses.sparse_categorical_crossentropy(
+                    targets[head], outputs[head], from_logits=True
+                )
+            else:
+                raise ValueError(f"losses[{head!r}] must be 'mse' or 'xent', got {kind!r}")
+            total += weights[head] * tf.reduce_mean(per_sample)
+    grads = tape.gradient(total, tf_model.trainable_variables)
+    named = {
+        _numpy_name(v): g.numpy() for v, g in zip(tf_model.trainable_variables, grads, strict=True)
+    }
+    return float(total), named
+
+
+def gradients_numpy_vs_tf(
+    np_net: Any,
+    tf_model: keras.Model,
+    inputs: Mapping[str, np.ndarray],
+    targets: Mapping[str, np.ndarray],
+) -> dict[str, float]:
+    """Copy ``np_net``'s weights into ``tf_model``, then compare the two networks' gradients.
+
+    Both use ``np_net``'s losses and loss weights (see :func:`tf_gradients`).
+
+    Returns
+    -------
+    dict[str, float]
+        ``max |dL/dθ_numpy − dL/dθ_tf|`` per parameter, plus ``"loss"``: ``|L_numpy − L_tf|``.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import article_data
+    >>> from mmtutorial.numpy_nn import article_network
+    >>> from mmtutorial.tf_models import article_model
+    >>> data = article_data()
+    >>> diff = gradients_numpy_vs_tf(article_network(seed=0), article_model(dtype="float64"),
+    ...                              data.inputs, data.targets)
+    >>> max(diff.values()) < 1e-12
+    True
+    """
+    copy_numpy_weights(np_net, tf_model)
+    np_loss, _ = np_net.loss(inputs, targets)
+    np_net.backward()
+    tf_loss, tf_grads = tf_gradients(tf_model, inputs, targets, np_net.losses, np_net.loss_weights)
+    diff = {
+        name: float(np.max(np.abs(grad - tf_grads[name])))
+        for name, grad in np_net.gradients().items()
+    }
+    diff["loss"] = abs(np_loss - tf_loss)
+    return diff

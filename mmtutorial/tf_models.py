@@ -1,0 +1,267 @@
+"""Keras 3 builders for multimodal networks: per-modality encoders, a fusion layer, heads.
+
+Chapter 4 builds the article's network with :func:`article_model` and checks it against the NumPy
+version (:mod:`mmtutorial.tf_bridge`); chapter 5 compares the fusion layers of
+:mod:`mmtutorial.tf_fusion`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mmtutorial.repro import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402
+
+from mmtutorial.tf_bridge import (  # noqa: E402
+    copy_numpy_weights,
+    gradients_numpy_vs_tf,
+    half_squared_error,
+    tf_gradients,
+)
+from mmtutorial.tf_fusion import (  # noqa: E402
+    ConcatFusion,
+    GatedFusion,
+    LowRankFusion,
+    SumFusion,
+    TensorFusion,
+)
+
+__all__ = [
+    "FUSIONS",
+    "ConcatFusion",
+    "GatedFusion",
+    "LowRankFusion",
+    "SumFusion",
+    "TensorFusion",
+    "article_model",
+    "build_multimodal_model",
+    "copy_numpy_weights",
+    "gradients_numpy_vs_tf",
+    "half_squared_error",
+    "tf_gradients",
+]
+
+#: Fusion types of :func:`build_multimodal_model` and the fewest modalities each needs.
+FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2}
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}")
+    return name
+
+
+def _check_activation(activation: object, name: str) -> str | None:
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{name} must be a Keras activation name or None, got {activation!r}"
+        ) from error
+    return activation
+
+
+def _check_specs(
+    modality_dims: Mapping[str, int], head_specs: Mapping[str, tuple[int, str | None]]
+) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
+    if not isinstance(modality_dims, Mapping) or not modality_dims:
+        raise ValueError(
+            f"modality_dims must map at least one modality to its width, got {modality_dims!r}"
+        )
+    if not isinstance(head_specs, Mapping) or not head_specs:
+        raise ValueError(
+            f"head_specs must map at least one head to (units, activation), got {head_specs!r}"
+        )
+    dims = {
+        _check_name(m, "modality"): _positive_int(d, f"modality_dims[{m!r}]")
+        for m, d in modality_dims.items()
+    }
+    heads = {}
+    for h, spec in head_specs.items():
+        _check_name(h, "head")
+        if not isinstance(spec, tuple | list) or len(spec) != 2:
+            raise ValueError(f"head_specs[{h!r}] must be (units, activation), got {spec!r}")
+        units = _positive_int(spec[0], f"head_specs[{h!r}] units")
+        heads[h] = (units, _check_activation(spec[1], f"head_specs[{h!r}] activation"))
+    layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
+    layer_names += [f"head_{h}" for h in heads]
+    clashes = sorted({n for n in layer_names if layer_names.count(n) > 1})
+    if clashes:
+        raise ValueError(
+            f"modality and head names give clashing layer names {clashes}; rename them"
+        )
+    return dims, heads
+
+
+def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int] | None:
+    if encoder_units is None:
+        return None
+    if isinstance(encoder_units, Mapping):
+        if set(encoder_units) != set(dims):
+            raise ValueError(
+                f"encoder_units must name exactly the modalities {sorted(dims)}, "
+                f"got {sorted(encoder_units)}"
+            )
+        return {m: _positive_int(encoder_units[m], f"encoder_units[{m!r}]") for m in dims}
+    return dict.fromkeys(dims, _positive_int(encoder_units, "encoder_units"))
+
+
+def _fusion_layer(
+    fusion: str, widths: dict[str, int], units: int | None, rank: int | None, init, dtype: str
+) -> keras.layers.Layer:
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
+    if len(widths) < FUSIONS[fusion]:
+        raise ValueError(
+            f"fusion={fusion!r} needs at least {FUSIONS[fusion]} modalities, got {len(widths)}: "
+            f"{sorted(widths)}"
+        )
+    if fusion != "lowrank" and (units is not None or rank is not None):
+        raise ValueError(f"fusion_units and rank are used only by fusion='lowrank', not {fusion!r}")
+    if fusion in ("sum", "mean", "gated") and len(set(widths.values())) > 1:
+        raise ValueError(
+            f"fusion={fusion!r} needs every modality to reach the fusion with the same width, "
+            f"got {widths}; set encoder_units to one int"
+        )
+    kw = dict(name="fusion", dtype=dtype)
+    if fusion == "concat":
+        return ConcatFusion(**kw)
+    if fusion in ("sum", "mean"):
+        return SumFusion(fusion, **kw)
+    if fusion == "gated":
+        return GatedFusion(kernel_initializer=init(), **kw)
+    if fusion == "tensor":
+        return TensorFusion(**kw)
+    units = _positive_int(units, "fusion_units")
+    rank = _positive_int(4 if rank is None else rank, "rank")
+    return LowRankFusion(units, rank, kernel_initializer=init(), **kw)
+
+
+def build_multimodal_model(
+    modality_dims: Mapping[str, int],
+    head_specs: Mapping[str, tuple[int, str | None]],
+    *,
+    encoder_units: int | Mapping[str, int] | None = None,
+    encoder_activation: str | None = "relu",
+    fusion: str = "concat",
+    fusion_units: int | None = None,
+    rank: int | None = None,
+    shared_units: int = 20,
+    shared_activation: str | None = "relu",
+    dtype: str = "float32",
+    seed: int | None = None,
+    name: str = "multimodal",
+) -> keras.Model:
+    """Build ``inputs → encoders → fusion → shared → heads`` as a Keras functional model.
+
+    Parameters
+    ----------
+    modality_dims : dict[str, int]
+        Width of each modality; each gets a ``keras.Input`` named after it.
+    head_specs : dict[str, (int, str or None)]
+        ``(units, activation)`` of each head's Dense layer ``head_<name>``; use ``None`` for
+        logits or linear outputs.
+    encoder_units : int, dict[str, int] or None
+        Width of each modality's Dense encoder ``encoder_<modality>``; ``None`` feeds the raw
+        modalities to the fusion layer (the article's network).
+    encoder_activation, shared_activation : str or None
+        Activations of the encoders and of the shared Dense layer ``shared``.
+    fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank"}
+        The layer ``fusion`` (see :mod:`mmtutorial.tf_fusion`). ``sum``, ``mean`` and ``gated``
+        need equal widths at the fusion; ``gated``, ``tensor`` and ``lowrank`` two modalities.
+    fusion_units, rank : int, optional
+        Output width and rank of ``lowrank`` fusion (``fusion_units`` required, ``rank`` 4).
+    shared_units : int
+        Width of the shared layer.
+    dtype : {"float32", "float64"}
+        Dtype of every input and weight (float64 to compare with the NumPy network).
+    seed : int, optional
+        Seeds the Glorot-uniform initialiser of each layer (layer ``i`` gets ``seed + i``).
+    name : str
+        The model's name.
+
+    Returns
+    -------
+    keras.Model
+        Takes a dict ``{modality: (batch, d_m)}``, returns a dict ``{head: (batch, units)}``.
+
+    Examples
+    --------
+    >>> model = build_multimodal_model({"a": 4, "b": 6}, {"y": (1, None)},
+    ...                                encoder_units=8, fusion="gated", seed=0)
+    >>> [layer.name for layer in model.layers if not layer.name.startswith(("a", "b"))]
+    ['encoder_a', 'encoder_b', 'fusion', 'shared', 'head_y']
+    >>> model.output["y"].shape
+    (None, 1)
+    """
+    dims, heads = _check_specs(modality_dims, head_specs)
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
+    shared_units = _positive_int(shared_units, "shared_units")
+    _check_activation(encoder_activation, "encoder_activation")
+    _check_activation(shared_activation, "shared_activation")
+    widths = _encoder_widths(encoder_units, dims)
+    seeds = iter(range(seed or 0, (seed or 0) + 3 + len(dims) + len(heads)))
+
+    def init() -> keras.initializers.Initializer:
+        return keras.initializers.GlorotUniform(seed=None if seed is None else next(seeds))
+
+    fusion_layer = _fusion_layer(fusion, widths or dims, fusion_units, rank, init, dtype)
+    inputs = {m: keras.Input(shape=(d,), name=m, dtype=dtype) for m, d in dims.items()}
+    encoded = [
+        x
+        if widths is None
+        else keras.layers.Dense(
+            widths[m],
+            encoder_activation,
+            kernel_initializer=init(),
+            dtype=dtype,
+            name=f"encoder_{m}",
+        )(x)
+        for m, x in inputs.items()
+    ]
+    hidden = keras.layers.Dense(
+        shared_units, shared_activation, kernel_initializer=init(), dtype=dtype, name="shared"
+    )(fusion_layer(encoded))
+    outputs = {
+        h: keras.layers.Dense(
+            units, activation, kernel_initializer=init(), dtype=dtype, name=f"head_{h}"
+        )(hidden)
+        for h, (units, activation) in heads.items()
+    }
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
+def article_model(dtype: str = "float32", seed: int | None = None) -> keras.Model:
+    """The article's network in one call.
+
+    Inputs ``x1``, ``x2`` (10 features each) → concatenation (``fusion``) → Dense 20 ReLU
+    (``shared``) → two Dense 10 ReLU heads (``head_y1``, ``head_y2``) with outputs ``y1``, ``y2``.
+
+    Examples
+    --------
+    >>> model = article_model()
+    >>> model.count_params()   # (20·20 + 20) + 2 · (20·10 + 10)
+    840
+    >>> sorted(model.output)
+    ['y1', 'y2']
+    """
+    return build_multimodal_model(
+        {"x1": 10, "x2": 10},
+        {"y1": (10, "relu"), "y2": (10, "relu")},
+        shared_units=20,
+        dtype=dtype,
+        seed=seed,
+        name="article",
+    )
