@@ -15,7 +15,12 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test lint unit nbval notebooks notebook bench browser constraints clean
+# MathJax for the rendered book, from npm at the version pinned in its package-lock.json; served by
+# the site itself (book/_ext/offline_site.py copies it into _build/html/_static/mathjax/).
+MATHJAX_DIR := book/_mathjax
+MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
+
+.PHONY: book test lint unit nbval notebooks notebook bench browser chromium screenshots logo constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +34,12 @@ $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 ## make book: render the HTML book to book/_build/html (warnings are errors).
-book: $(VENV)/.installed-book
+book: $(VENV)/.installed-book $(MATHJAX)
 	$(BIN)/jupyter-book build book --all --warningiserror --keep-going
+
+$(MATHJAX): $(MATHJAX_DIR)/package.json $(MATHJAX_DIR)/package-lock.json
+	cd $(MATHJAX_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## make test: lint, unit tests, every notebook under nbval (strict), the book build, the browser check.
 test: $(VENV)/.installed-test
@@ -38,13 +47,31 @@ test: $(VENV)/.installed-test
 	$(MAKE) unit
 	$(MAKE) nbval
 	$(MAKE) book
+	$(MAKE) browser
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --ignore=tests/test_site.py
+
+## make browser: open every page of the built book in headless Chromium (run after make book).
+browser: $(VENV)/.installed-test chromium
+	$(BIN)/pytest tests/test_site.py
+
+# Debian's Chromium (Playwright's own browser download needs the network); root installs it.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+## make screenshots: README pictures of the built book, in docs/screenshots/ (run after make book).
+screenshots: $(VENV)/.installed-test chromium
+	@fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y fonts-noto-cjk)
+	$(BIN)/python scripts/screenshots.py
+
+## make logo: redraw book/_static/logo.png and favicon.ico.
+logo: $(VENV)/.installed-book
+	$(BIN)/python scripts/make_logo.py
 
 ## make nbval [NB=book/x.ipynb]: compare every stored notebook output with a fresh run.
 nbval: $(VENV)/.installed-test

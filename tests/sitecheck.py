@@ -1,0 +1,95 @@
+"""Serve the built book on localhost and open it in headless Chromium.
+
+Shared by the browser check (``tests/test_site.py``) and the README screenshots
+(``scripts/screenshots.py``). Uses the system's Chromium (Debian's ``chromium`` package), not a
+browser downloaded by Playwright, so nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The built book; BOOK_HTML points the checks at another build (e.g. a scratch copy).
+BUILD = Path(os.environ.get("BOOK_HTML", ROOT / "book" / "_build" / "html")).resolve()
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path = BUILD) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on a free localhost port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def settle(page) -> None:
+    """Wait until ``page`` has loaded, followed its redirect, typeset its maths and got its fonts.
+
+    Not ``networkidle``: with this Chromium it never fires for a page served from the cache.
+    """
+    page.wait_for_load_state("load")
+    refresh = page.locator("meta[http-equiv='refresh' i]")
+    if refresh.count():  # index.html forwards to the front page
+        target = refresh.get_attribute("content").split("url=", 1)[1]
+        page.wait_for_url(f"**/{target}")
+        page.wait_for_load_state("load")
+    # MathJax is loaded with "defer", so it has started by "load"; wait for it to typeset.
+    page.evaluate(
+        """async () => {
+            if (window.MathJax?.startup?.promise) await MathJax.startup.promise;
+            await document.fonts.ready;
+        }"""
+    )
+
+
+def chromium_path() -> str:
+    """The system Chromium: ``$CHROMIUM`` if set, else ``chromium`` on the PATH."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not path:
+        raise RuntimeError(
+            "Chromium not found: install Debian's `chromium` (make browser does it as root) "
+            "or set CHROMIUM=/path/to/chromium"
+        )
+    return path
+
+
+def launch_chromium(playwright, user_data_dir: Path):
+    """A fresh headless Chromium profile in ``user_data_dir``; returns a browser context."""
+    return playwright.chromium.launch_persistent_context(
+        str(user_data_dir),
+        executable_path=chromium_path(),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 800},
+        service_workers="block",
+    )
