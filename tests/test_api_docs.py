@@ -24,8 +24,12 @@ def documented_modules() -> set[str]:
     return set(re.findall(r"^\.\. automodule:: mmtutorial\.(\w+)", API_PAGE.read_text(), re.M))
 
 
+# Programs run as ``python -m mmtutorial.<name>`` (through a make target), not imported.
+COMMANDS = {"bench"}
+
+
 def test_api_page_documents_every_module():
-    missing = sorted(set(MODULES) - documented_modules())
+    missing = sorted(set(MODULES) - COMMANDS - documented_modules())
     assert missing == [], (
         f"book/api.md has no `.. automodule::` for mmtutorial.{', mmtutorial.'.join(missing)}: "
         "add one (or remove the `% ` comment marks of its section)"
