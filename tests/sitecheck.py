@@ -53,16 +53,11 @@ def serve(directory: Path = BUILD) -> Iterator[str]:
 
 
 def settle(page) -> None:
-    """Wait until ``page`` has loaded, followed its redirect, typeset its maths and got its fonts.
+    """Wait until ``page`` has loaded, typeset its maths and got its fonts.
 
     Not ``networkidle``: with this Chromium it never fires for a page served from the cache.
     """
     page.wait_for_load_state("load")
-    refresh = page.locator("meta[http-equiv='refresh' i]")
-    if refresh.count():  # index.html forwards to the front page
-        target = refresh.get_attribute("content").split("url=", 1)[1]
-        page.wait_for_url(f"**/{target}")
-        page.wait_for_load_state("load")
     # MathJax is loaded with "defer", so it has started by "load"; wait for it to typeset.
     page.evaluate(
         """async () => {

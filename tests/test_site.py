@@ -1,8 +1,9 @@
 """The rendered book, opened in a real headless Chromium, works offline.
 
 Run after ``make book`` (``make browser``; ``make test`` does both). Every HTML page of
-``book/_build/html`` (all but the theme's template fragments under ``_static/``) is served on
-localhost and loaded as on a first visit, and must: answer 200; log no console error; ask no host
+``book/_build/html`` (all but the theme's template fragments under ``_static/``; ``index.html``, a
+redirect, only has to reach its target) is served on localhost and loaded as on a first visit, and
+must: answer 200; log no console error; ask no host
 but localhost for anything; show every image; typeset every formula (no raw TeX left, no MathJax
 error); offer copy buttons on code, and a notebook download on notebook chapters. Every internal
 link must point at an existing file and anchor, and the search page must find "backpropagation".
@@ -24,16 +25,29 @@ NOT_BUILT = (
     f"The book is not built: {BUILD / 'index.html'} is missing. "
     "Run `make book` first (`make test` builds it, then runs this check)."
 )
-# Pages of the build, relative to its root; template fragments of the theme live in _static/.
-PAGES = (
-    sorted(
-        path.relative_to(BUILD).as_posix()
-        for path in BUILD.rglob("*.html")
-        if path.relative_to(BUILD).parts[0] not in {"_static", "_sources", "_images"}
-    )
-    if (BUILD / "index.html").is_file()
-    else ["index.html"]
-)
+REFRESH = re.compile(r"""<meta http-equiv="refresh" content="0; url=([^"]+)"\s*/?>""", re.I)
+
+
+def _pages() -> tuple[list[str], dict[str, str]]:
+    """The build's pages and its redirect stubs (index.html), relative to its root.
+
+    Template fragments of the theme under _static/ are not pages.
+    """
+    if not (BUILD / "index.html").is_file():
+        return ["intro.html"], {"index.html": "intro.html"}  # the fixtures fail with NOT_BUILT
+    pages, redirects = [], {}
+    for path in sorted(BUILD.rglob("*.html")):
+        name = path.relative_to(BUILD).as_posix()
+        if path.relative_to(BUILD).parts[0] in {"_static", "_sources", "_images"}:
+            continue
+        if match := REFRESH.search(path.read_text(encoding="utf-8")[:2000]):
+            redirects[name] = match.group(1)
+        else:
+            pages.append(name)
+    return pages, redirects
+
+
+PAGES, REDIRECTS = _pages()
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # The text of the page's article, without code (where TeX and markup may legitimately appear) and
 # without the elements matched by the extra selector passed as argument.
@@ -94,7 +108,7 @@ def browser(tmp_path_factory):
 class PageVisit:
     """One page loaded in the browser, with everything it logged and requested."""
 
-    def __init__(self, context, url: str) -> None:
+    def __init__(self, context, url: str, redirect_to: str | None = None) -> None:
         self.console_errors: list[str] = []
         self.external_requests: list[str] = []
         self.failed_requests: list[str] = []
@@ -105,7 +119,9 @@ class PageVisit:
         page.on("response", self._on_response)
         # Anything for another host is recorded and refused, so the check never waits on it.
         page.route("**/*", self._route)
-        self.response = page.goto(url, wait_until="load")
+        self.response = page.goto(url, wait_until="commit" if redirect_to else "load")
+        if redirect_to:
+            page.wait_for_url(urljoin(url, redirect_to), wait_until="load")
         settle(page)
 
     def _route(self, route) -> None:
@@ -148,6 +164,20 @@ def visits(browser, base_url):
 def test_build_exists_and_lists_pages():
     assert (BUILD / "index.html").is_file(), NOT_BUILT
     assert "intro.html" in PAGES and "search.html" in PAGES, PAGES
+    assert REDIRECTS == {"index.html": "intro.html"}, REDIRECTS
+
+
+@pytest.mark.parametrize("name", sorted(REDIRECTS))
+def test_redirect_reaches_its_page_offline(browser, base_url, name):
+    visit = PageVisit(browser, urljoin(base_url, name), redirect_to=REDIRECTS[name])
+    try:
+        assert visit.response is not None and visit.response.status == 200
+        assert visit.page.url == urljoin(base_url, REDIRECTS[name])
+        assert visit.external_requests == [], f"{name} asked other hosts: {visit.external_requests}"
+        assert visit.failed_requests == [], f"{name} failed requests: {visit.failed_requests}"
+        assert visit.console_errors == [], f"{name} console errors: {visit.console_errors}"
+    finally:
+        visit.page.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
