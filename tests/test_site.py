@@ -3,10 +3,10 @@
 Run after ``make book`` (``make browser``; ``make test`` does both). Every HTML page of
 ``book/_build/html`` (all but the theme's template fragments under ``_static/``; ``index.html``, a
 redirect, only has to reach its target) is served on localhost and loaded as on a first visit, and
-must: answer 200; log no console error; ask no host
-but localhost for anything; show every image; typeset every formula (no raw TeX left, no MathJax
-error); offer copy buttons on code, and a notebook download on notebook chapters. Every internal
-link must point at an existing file and anchor, and the search page must find "backpropagation".
+must: answer 200; log no console error; ask no host but localhost for anything; show every image;
+typeset every formula (no raw TeX left, no MathJax error); offer copy buttons on code, and a
+notebook download on notebook chapters. Every internal link must point at an existing file and
+anchor, and the search page must find "backpropagation".
 """
 
 from __future__ import annotations
