@@ -1,0 +1,269 @@
+"""Tests of mmtutorial.tf_models, tf_fusion and tf_bridge: builders, fusion layers, NumPy bridge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmtutorial.repro import import_tensorflow
+
+tf = import_tensorflow()
+
+import keras  # noqa: E402
+
+from mmtutorial.data import article_data  # noqa: E402
+from mmtutorial.numpy_nn import MultimodalNet, article_network  # noqa: E402
+from mmtutorial.tf_models import (  # noqa: E402
+    ConcatFusion,
+    GatedFusion,
+    LowRankFusion,
+    SumFusion,
+    TensorFusion,
+    article_model,
+    build_multimodal_model,
+    copy_numpy_weights,
+    gradients_numpy_vs_tf,
+    half_squared_error,
+)
+
+# Keras 3.15 itself calls np.array(tensor) when saving, which NumPy 2 deprecates: not our code.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+RNG = np.random.default_rng(0)
+H = [RNG.normal(size=(4, 3)).astype("float32"), RNG.normal(size=(4, 3)).astype("float32")]
+THREE = {"a": 5, "b": 7, "c": 3}
+FUSION_KW = {
+    "concat": {},
+    "sum": {},
+    "mean": {},
+    "gated": {},
+    "tensor": {},
+    "lowrank": {"fusion_units": 6, "rank": 3},
+}
+
+
+def three_modality_model(fusion: str, dtype: str = "float32") -> keras.Model:
+    return build_multimodal_model(
+        THREE,
+        {"y": (2, None), "z": (3, "relu")},
+        encoder_units=4,
+        fusion=fusion,
+        shared_units=8,
+        dtype=dtype,
+        seed=1,
+        **FUSION_KW[fusion],
+    )
+
+
+def batch(dims: dict[str, int], n: int = 6, dtype: str = "float32") -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return {m: rng.normal(size=(n, d)).astype(dtype) for m, d in dims.items()}
+
+
+# --- builders ----------------------------------------------------------------------------------
+
+
+def test_article_model_layers_and_shapes():
+    model = article_model()
+    names = [layer.name for layer in model.layers]
+    assert names == ["x1", "x2", "fusion", "shared", "head_y1", "head_y2"]
+    out = model(batch({"x1": 10, "x2": 10}, n=5))
+    assert {h: tuple(v.shape) for h, v in out.items()} == {"y1": (5, 10), "y2": (5, 10)}
+    assert model.get_layer("shared").activation is keras.activations.relu
+    assert model.count_params() == 20 * 20 + 20 + 2 * (20 * 10 + 10)
+
+
+@pytest.mark.parametrize("fusion", sorted(FUSION_KW))
+def test_builder_output_shapes_per_fusion(fusion):
+    model = three_modality_model(fusion)
+    out = model(batch(THREE))
+    assert {h: tuple(v.shape) for h, v in out.items()} == {"y": (6, 2), "z": (6, 3)}
+    assert [f"encoder_{m}" in [la.name for la in model.layers] for m in THREE] == [True] * 3
+
+
+def test_seed_makes_weights_reproducible_and_dtype_is_applied():
+    a = three_modality_model("lowrank", dtype="float64")
+    b = three_modality_model("lowrank", dtype="float64")
+    for va, vb in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_array_equal(va.numpy(), vb.numpy())
+    assert {v.dtype for v in a.weights} == {"float64"}
+    factors = [w.numpy() for w in a.get_layer("fusion").factors]
+    assert not np.array_equal(factors[0][:, :3], factors[2][:, :3])  # distinct per modality
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"modality_dims": {}}, "modality_dims must map at least one modality"),
+        ({"modality_dims": {"a": 0}}, r"modality_dims\['a'\] must be a positive int, got 0"),
+        ({"modality_dims": {"a b": 2}}, "modality names must be Python identifiers"),
+        ({"head_specs": {}}, "head_specs must map at least one head"),
+        ({"head_specs": {"y": 3}}, r"head_specs\['y'\] must be \(units, activation\), got 3"),
+        ({"head_specs": {"y": (1, "sigmoidal")}}, "activation must be a Keras activation"),
+        ({"fusion": "attention"}, "fusion must be one of .*got 'attention'"),
+        ({"fusion": "gated", "modality_dims": {"a": 2}}, "needs at least 2 modalities, got 1"),
+        ({"fusion": "sum", "modality_dims": {"a": 2, "b": 3}}, "same width, got {'a': 2, 'b': 3}"),
+        ({"fusion": "lowrank"}, "fusion_units must be a positive int, got None"),
+        ({"fusion_units": 4}, "used only by fusion='lowrank', not 'concat'"),
+        ({"encoder_units": {"a": 2}}, r"name exactly the modalities \['a', 'b'\], got \['a'\]"),
+        ({"encoder_units": -1}, "encoder_units must be a positive int, got -1"),
+        ({"modality_dims": {"shared": 2}}, r"clashing layer names \['shared'\]"),
+        ({"dtype": "float16"}, "dtype must be 'float32' or 'float64', got 'float16'"),
+        ({"seed": -3}, "seed must be None or an int >= 0, got -3"),
+        ({"shared_units": 2.5}, "shared_units must be a positive int, got 2.5"),
+    ],
+)
+def test_builder_validation_errors(kwargs, message):
+    args = {"modality_dims": {"a": 2, "b": 2}, "head_specs": {"y": (1, None)}} | kwargs
+    with pytest.raises(ValueError, match=message):
+        build_multimodal_model(args.pop("modality_dims"), args.pop("head_specs"), **args)
+
+
+# --- fusion layers ------------------------------------------------------------------------------
+
+
+def test_fusion_values_match_their_formulas():
+    a, b = H
+    np.testing.assert_allclose(ConcatFusion()([a, b]), np.concatenate([a, b], 1))
+    np.testing.assert_allclose(SumFusion("sum")([a, b]), a + b, rtol=1e-6)
+    np.testing.assert_allclose(SumFusion("mean")([a, b]), (a + b) / 2, rtol=1e-6)
+    one = np.ones((4, 1), "float32")
+    za, zb = np.hstack([one, a]), np.hstack([one, b])
+    expected = np.einsum("bi,bj->bij", za, zb).reshape(4, -1)
+    np.testing.assert_allclose(TensorFusion()([a, b]), expected, rtol=1e-6)
+    lmf = LowRankFusion(units=5, rank=2)
+    out = lmf([a, b]).numpy()
+    fa, fb = (f.numpy() for f in lmf.factors)
+    by_rank = np.einsum("bd,rdu->bru", za, fa) * np.einsum("bd,rdu->bru", zb, fb)
+    np.testing.assert_allclose(out, by_rank.sum(1) + lmf.bias.numpy(), rtol=1e-5, atol=1e-6)
+    gated = GatedFusion()
+    g = gated.gates([a, b]).numpy()
+    np.testing.assert_allclose(g.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(gated([a, b]), g[:, :1] * a + g[:, 1:] * b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("layer", "width"),
+    [
+        (ConcatFusion(), 6),
+        (SumFusion("mean"), 3),
+        (GatedFusion(), 3),
+        (TensorFusion(), 16),
+        (LowRankFusion(7, rank=2), 7),
+    ],
+)
+def test_fusion_shape_and_config_round_trip(layer, width):
+    assert tuple(layer(H).shape) == (4, width)
+    assert layer.compute_output_shape([(None, 3), (None, 3)]) == (None, width)
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert tuple(clone(H).shape) == (4, width)
+
+
+def test_fusion_layer_errors():
+    with pytest.raises(ValueError, match="mode must be 'sum' or 'mean', got 'max'"):
+        SumFusion("max")
+    with pytest.raises(ValueError, match="rank must be a positive int, got 0"):
+        LowRankFusion(3, rank=0)
+    with pytest.raises(ValueError, match=r"needs at least 2 modalities, got 1"):
+        TensorFusion()([H[0]])
+    with pytest.raises(ValueError, match=r"equal widths; got widths \[3, 2\]"):
+        SumFusion()([H[0], H[1][:, :2]])
+
+
+@pytest.mark.parametrize("fusion", sorted(FUSION_KW))
+def test_save_load_round_trip_gives_identical_predictions(fusion, tmp_path):
+    model = three_modality_model(fusion)
+    x = batch(THREE)
+    path = tmp_path / f"{fusion}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded.get_layer("fusion")) is type(model.get_layer("fusion"))
+    for head, value in model(x).items():
+        np.testing.assert_array_equal(loaded(x)[head].numpy(), value.numpy())
+
+
+@pytest.mark.parametrize("fusion", sorted(FUSION_KW))
+def test_gradient_reaches_every_encoder(fusion):
+    model = three_modality_model(fusion)
+    x = batch(THREE)
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        loss = tf.reduce_sum(out["y"] ** 2) + tf.reduce_sum(out["z"])
+    variables = [v for m in THREE for v in model.get_layer(f"encoder_{m}").trainable_variables]
+    for variable, grad in zip(variables, tape.gradient(loss, variables), strict=True):
+        assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0, variable.path
+
+
+# --- the NumPy bridge ---------------------------------------------------------------------------
+
+
+def test_half_squared_error_is_the_numpy_mse_convention():
+    y, y_hat = np.zeros((2, 3)), np.array([[1.0, 2.0, 2.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(half_squared_error(y, y_hat).numpy(), [4.5, 0.5])
+
+
+def test_numpy_and_tf_gradients_agree_on_the_article_network():
+    data = article_data()
+    diff = gradients_numpy_vs_tf(
+        article_network(seed=3), article_model(dtype="float64"), data.inputs, data.targets
+    )
+    assert set(diff) == {
+        "loss",
+        *(f"{n}/{k}" for n in ("shared", "head_y1", "head_y2") for k in "Wb"),
+    }
+    assert max(diff.values()) < 1e-12, diff
+
+
+def test_numpy_and_tf_gradients_agree_with_encoders_and_two_kinds_of_loss():
+    net = MultimodalNet(
+        THREE,
+        {"y": 2, "label": 4},
+        encoder_units={"a": 4, "b": 6, "c": 2},
+        hidden_units=8,
+        head_activation=None,
+        losses={"label": "xent"},
+        loss_weights={"y": 0.5, "label": 2.0},
+        seed=2,
+    )
+    model = build_multimodal_model(
+        THREE,
+        {"y": (2, None), "label": (4, None)},
+        encoder_units={"a": 4, "b": 6, "c": 2},
+        shared_units=8,
+        dtype="float64",
+    )
+    x = batch(THREE, n=16, dtype="float64")
+    rng = np.random.default_rng(5)
+    targets = {"y": rng.normal(size=(16, 2)), "label": rng.integers(0, 4, size=16)}
+    diff = gradients_numpy_vs_tf(net, model, x, targets)
+    assert {"encoder_a/W", "encoder_c/b", "head_label/W"} <= set(diff)
+    assert max(diff.values()) < 1e-12, diff
+
+
+def test_copy_numpy_weights_refuses_models_that_differ():
+    with pytest.raises(
+        ValueError,
+        match=r"weights the NumPy network lacks: \[.fusion/gate_bias., .fusion/gate_kernel.\]",
+    ):
+        copy_numpy_weights(
+            article_network(),
+            build_multimodal_model(
+                {"x1": 10, "x2": 10},
+                {"y1": (10, "relu"), "y2": (10, "relu")},
+                fusion="gated",
+                dtype="float64",
+            ),
+        )
+    wider = build_multimodal_model(
+        {"x1": 10, "x2": 10}, {"y1": (10, "relu"), "y2": (10, "relu")}, shared_units=21
+    )
+    with pytest.raises(ValueError, match=r"'shared/W' has shape \(20, 20\) in the NumPy network"):
+        copy_numpy_weights(article_network(), wider)
+    with pytest.raises(ValueError, match=r"no weights for the NumPy parameters \['head_y2/W'"):
+        copy_numpy_weights(
+            article_network(),
+            build_multimodal_model({"x1": 10, "x2": 10}, {"y1": (10, "relu")}),
+        )
