@@ -33,6 +33,7 @@ def make_dataset(
         Samples per batch (the last batch may be smaller); ``None``: one full batch.
     shuffle_seed : int, optional
         Shuffle the samples with this seed, differently every epoch; ``None`` keeps their order.
+        The dataset object counts its passes: a fresh one repeats the same sequence of orders.
         A full batch is never shuffled (its mean gradient does not depend on the order).
     dtype : {"float32", "float64"}
         Dtype of the inputs and of float targets; integer targets become int64 labels.
