@@ -13,7 +13,8 @@ the article's loss (``reduce_mean(square(ŷ − y))`` per head, summed). Ways:
 * ``numpy``: :func:`mmtutorial.numpy_nn.train` with its hand-written backprop and Adam.
 
 Each way is warmed up with 10 steps (tracing, graph building and session start are not timed),
-then timed ``--repeats`` times from the same initial state; the median is printed, then the ratio
+then timed ``--repeats`` times from the same initial state, the ways taking turns so that a
+change in the machine's load hits all of them alike; the median is printed, then the ratio
 ``package/tf1_session``. ``eager`` and ``fit_per_step`` cost the same Python work every step and
 take minutes, so they are timed over ``--slow-steps`` (100) steps, scaled to 1000. Chapter 4 and
 ``make bench`` report these numbers.
@@ -165,15 +166,20 @@ def time_way(way: str, steps: int = 1000, repeats: int = 5) -> list[float]:
     if way not in WAYS:
         raise ValueError(f"way must be one of {sorted(WAYS)}, got {way!r}")
     reset, run = WAYS[way]()
+    _warm_up(reset, run)
+    return [_seconds(reset, run, steps) for _ in range(repeats)]
+
+
+def _warm_up(reset: Callable[[], None], run: Callable[[int], None]) -> None:
     reset()
-    run(min(steps, 10))  # traces, builds or starts whatever each way needs once
-    times = []
-    for _ in range(repeats):
-        reset()
-        start = time.perf_counter()
-        run(steps)
-        times.append(time.perf_counter() - start)
-    return times
+    run(10)  # traces, builds or starts whatever the way needs, once
+
+
+def _seconds(reset: Callable[[], None], run: Callable[[int], None], steps: int) -> float:
+    reset()
+    start = time.perf_counter()
+    run(steps)
+    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -185,15 +191,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--slow-repeats", type=int, default=3, help="repeats of slow ways")
     parser.add_argument("--ways", nargs="+", choices=sorted(WAYS), default=list(WAYS))
     args = parser.parse_args(argv)
-    medians = {}
-    for way in args.ways:
-        if way in SLOW_WAYS:  # constant cost per step: time fewer steps, scale to --steps
-            steps, repeats = min(args.slow_steps, args.steps), args.slow_repeats
-        else:
-            steps, repeats = args.steps, args.repeats
-        times = time_way(way, steps, repeats)
-        medians[way] = statistics.median(times) * args.steps / steps
-        print(f"bench {way}: median {medians[way]:.3f} s", flush=True)
+    runs = {way: WAYS[way]() for way in args.ways}
+    for reset, run in runs.values():
+        _warm_up(reset, run)
+    plan = {
+        way: (min(args.slow_steps, args.steps), args.slow_repeats)
+        if way in SLOW_WAYS  # constant cost per step: time fewer steps, scale to --steps
+        else (args.steps, args.repeats)
+        for way in args.ways
+    }
+    times: dict[str, list[float]] = {way: [] for way in args.ways}
+    for r in range(max(repeats for _, repeats in plan.values())):
+        for way, (reset, run) in runs.items():  # interleaved: every way sees the same load
+            steps, repeats = plan[way]
+            if r < repeats:
+                times[way].append(_seconds(reset, run, steps) * args.steps / steps)
+    medians = {way: statistics.median(values) for way, values in times.items()}
+    for way, median in medians.items():
+        print(f"bench {way}: median {median:.3f} s", flush=True)
     if "package" in medians and "tf1_session" in medians:
         print(f"ratio package/tf1_session: {medians['package'] / medians['tf1_session']:.2f}")
     return medians
