@@ -160,7 +160,8 @@ class Trainer:
             list(spec[0]),
             self.epoch,
         )
-        self._run, self._spec = tf.function(run, reduce_retracing=True), spec
+        self._run = tf.function(run, jit_compile=False, reduce_retracing=True)
+        self._spec = spec
 
     def fit(
         self,
