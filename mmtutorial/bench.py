@@ -97,8 +97,12 @@ def fit_per_step() -> tuple[Callable[[], None], Callable[[int], None]]:
     return _restorer(model, adam), run
 
 
-def tf1_session() -> tuple[Callable[[], None], Callable[[int], None]]:
-    """Return ``(reset, run)`` for the article's TF1 code through ``tf.compat.v1``."""
+def tf1_session() -> tuple[Callable[[], None], Callable[[int], tuple[float, float]]]:
+    """Return ``(reset, run)`` for the article's TF1 code through ``tf.compat.v1``.
+
+    ``run(steps)`` returns the last step's ``(loss1, loss2)``, so chapter 4 can check that the
+    program it prints is the one timed here.
+    """
     v1, data = tf.compat.v1, article_data()
     graph = tf.Graph()
     with graph.as_default():
@@ -125,9 +129,10 @@ def tf1_session() -> tuple[Callable[[], None], Callable[[int], None]]:
     feed = {input1: data.inputs["x1"], input2: data.inputs["x2"]}
     feed |= {target1: data.targets["y1"], target2: data.targets["y2"]}  # not the outputs
 
-    def run(steps: int) -> None:
+    def run(steps: int) -> tuple[float, float]:
         for _ in range(steps):
-            session.run([train_op, loss1, loss2], feed_dict=feed)
+            _, loss1_value, loss2_value = session.run([train_op, loss1, loss2], feed_dict=feed)
+        return float(loss1_value), float(loss2_value)
 
     return lambda: session.run(init), run
 
