@@ -54,11 +54,12 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest tests --ignore=tests/test_site.py
+	$(BIN)/pytest tests --ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
-## make browser: open every page of the built book in headless Chromium (run after make book).
+## make browser: open every page of the built book in headless Chromium, and check its links to
+## the API reference (run after make book).
 browser: $(VENV)/.installed-test chromium
-	$(BIN)/pytest tests/test_site.py
+	$(BIN)/pytest tests/test_site.py tests/test_api_links.py
 
 # Debian's Chromium (Playwright's own browser download needs the network); root installs it.
 chromium:
