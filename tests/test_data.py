@@ -15,6 +15,7 @@ from mmtutorial.data import (
     batches,
     load_digits,
     make_synthetic,
+    standardize,
     train_test_split,
 )
 
@@ -293,3 +294,32 @@ def test_bad_input_fails_naming_the_argument(kind):
     call, error, message = BAD_INPUTS[kind]
     with pytest.raises(error, match=message):
         call()
+
+
+# --- standardize ------------------------------------------------------------------------------
+
+
+def test_standardize_uses_training_statistics_only():
+    train, test = train_test_split(load_digits(views=("fou", "mor")), seed=0, stratify="digit")
+    train_z, test_z = standardize(train, test)
+    for m, x in train_z.inputs.items():
+        np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-5)
+        np.testing.assert_allclose(x.std(axis=0), 1, atol=1e-4)
+        mean, std = train.inputs[m].mean(axis=0), train.inputs[m].std(axis=0)
+        np.testing.assert_array_equal(test_z.inputs[m], (test.inputs[m] - mean) / std)
+    np.testing.assert_array_equal(test_z.targets["digit"], test.targets["digit"])
+
+
+def test_standardize_only_centres_a_constant_feature():
+    data = MultimodalData({"a": np.array([[1.0, 5.0], [3.0, 5.0]])}, {"y": np.zeros((2, 1))})
+    (z,) = standardize(data)
+    np.testing.assert_array_equal(z.inputs["a"], [[-1.0, 0.0], [1.0, 0.0]])
+
+
+def test_standardize_rejects_sets_that_do_not_match_train():
+    train = MultimodalData({"a": np.ones((3, 2))}, {"y": np.zeros((3, 1))})
+    other = MultimodalData({"a": np.ones((3, 4))}, {"y": np.zeros((3, 1))})
+    with pytest.raises(ValueError, match="modality 'a' has 4 features, train has 2 features"):
+        standardize(train, other)
+    with pytest.raises(TypeError, match=r"others\[0\] must be a MultimodalData"):
+        standardize(train, {"a": np.ones((3, 2))})

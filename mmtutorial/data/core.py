@@ -224,6 +224,56 @@ def train_test_split(
     return data.subset(train_index), data.subset(test_index)
 
 
+def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[MultimodalData, ...]:
+    """Scale every feature to mean 0 and standard deviation 1, with statistics of ``train`` only.
+
+    Each modality's feature ``j`` becomes ``(x_j − mean_j) / std_j``, with ``mean_j`` and
+    ``std_j`` measured on ``train``, so nothing about the held-out sets leaks into the model.
+    A feature that is constant on ``train`` (``std_j = 0``) is only centred. Targets and masks
+    are kept as they are.
+
+    Parameters
+    ----------
+    train : MultimodalData
+        The set the statistics come from; it is standardised too.
+    *others : MultimodalData
+        Further sets (test, validation) with the same modalities and feature counts.
+
+    Returns
+    -------
+    tuple of MultimodalData
+        ``train`` standardised, then each of ``others``, in order.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import load_digits
+    >>> train, test = train_test_split(load_digits(views=("mor",)), stratify="digit")
+    >>> train_z, test_z = standardize(train, test)
+    >>> round(float(train_z.inputs["mor"].std(axis=0).max()), 3)
+    1.0
+    """
+    for i, data in enumerate((train, *others)):
+        if not isinstance(data, MultimodalData):
+            name = "train" if i == 0 else f"others[{i - 1}]"
+            raise TypeError(f"{name} must be a MultimodalData, got {type(data).__name__}")
+    mean = {m: x.mean(axis=0) for m, x in train.inputs.items()}
+    std = {m: x.std(axis=0) for m, x in train.inputs.items()}
+    std = {m: np.where(s > 0, s, 1).astype(s.dtype) for m, s in std.items()}
+    for i, data in enumerate(others):
+        for m, x in data.inputs.items():
+            if m not in mean or x.shape[1:] != mean[m].shape:
+                expected = "no such modality" if m not in mean else f"{mean[m].shape[0]} features"
+                raise ValueError(
+                    f"others[{i}]: modality {m!r} has {x.shape[1]} features, train has {expected}"
+                )
+    return tuple(
+        MultimodalData(
+            {m: (x - mean[m]) / std[m] for m, x in data.inputs.items()}, data.targets, data.mask
+        )
+        for data in (train, *others)
+    )
+
+
 def batches(
     data: MultimodalData,
     batch_size: int,
