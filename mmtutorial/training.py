@@ -1,7 +1,8 @@
 """A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
 
 One ``tf.function`` runs whole epochs (a ``tf.GradientTape`` step inside graph loops), records
-per-head losses, metrics and the gradient norm reaching each modality. Chapters 4 and 5 use it.
+per-head losses, metrics and the gradient norm reaching each modality. Chapter 4 uses it; the
+grad_norms are for the planned chapter 5 (modality imbalance).
 """
 
 from __future__ import annotations
