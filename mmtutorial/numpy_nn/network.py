@@ -221,7 +221,7 @@ class MultimodalNet:
             raise RuntimeError("call loss(inputs, targets) before backward()")
         self.head_grads_at_shared = {}
         for h in self.heads:
-            grad = self.loss_weights[h] * self.loss_fns[h].backward()  # dL/dŷ_h = w_h dL_h/dŷ_h
+            grad = self.loss_weights[h] * self.loss_fns[h].backward()  # dL/dy_h = w_h dL_h/dy_h
             relu = self.head_relus[h]
             if relu is not None:
                 grad = relu.backward(grad)

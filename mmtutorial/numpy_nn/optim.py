@@ -70,7 +70,7 @@ class Adam:
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1)\, g_t \\
         v_t &= \beta_2 v_{t-1} + (1 - \beta_2)\, g_t^2 \\
         \hat m_t &= m_t / (1 - \beta_1^t), \qquad \hat v_t = v_t / (1 - \beta_2^t) \\
-        \theta_t &= \theta_{t-1} - \alpha\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+        \theta_t &= \theta_{t-1} - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
 
     The moments ``m`` and ``v`` are kept per parameter *name* (``state[name] = (m, v)``); the
     step counter ``t`` is shared. This is the paper's form (``ε`` outside the square root), which
@@ -79,7 +79,7 @@ class Adam:
     Parameters
     ----------
     lr : float
-        Step size ``α > 0``.
+        Step size (learning rate) ``η > 0``.
     beta1, beta2 : float
         Decay rates of the first and second moment estimates, in ``(0, 1)``.
     eps : float
@@ -118,4 +118,4 @@ class Adam:
             v += (1 - self.beta2) * g * g  # v_t = β2 v_{t-1} + (1 − β2) g²
             m_hat = m / (1 - self.beta1**self.t)  # bias correction
             v_hat = v / (1 - self.beta2**self.t)
-            value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # θ ← θ − α m̂ / (√v̂ + ε)
+            value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # θ ← θ − η m̂ / (√v̂ + ε)
