@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MATHJAX_DIR := book/_mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 
-.PHONY: book test lint unit nbval notebooks notebook bench browser chromium screenshots logo constraints clean
+.PHONY: book test lint unit nbval nbval-portable notebooks notebook bench browser chromium screenshots logo constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ test: $(VENV)/.installed-test
 	$(MAKE) lint
 	$(MAKE) unit
 	$(MAKE) nbval
+	$(MAKE) nbval-portable
 	$(MAKE) book
 	$(MAKE) browser
 
@@ -77,6 +78,17 @@ logo: $(VENV)/.installed-book
 ## make nbval [NB=book/x.ipynb]: compare every stored notebook output with a fresh run.
 nbval: $(VENV)/.installed-test
 	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) $(or $(NB),$(NOTEBOOKS))
+
+## make nbval-portable [NB=...]: the same strict comparison in a numerically different environment,
+## standing in for a reader's CPU: OpenBLAS's oldest x86-64 kernel, NumPy without its AVX2 loops,
+## TensorFlow's oneDNN kernels, one thread everywhere. A stored output that changes here is a
+## rounding-level number that must be printed as a bound (see README, Contributing).
+PORTABLE_ENV = OPENBLAS_CORETYPE=Nehalem NPY_DISABLE_CPU_FEATURES=X86_V3 TF_ENABLE_ONEDNN_OPTS=1 \
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+
+nbval-portable: $(VENV)/.installed-test
+	env $(PORTABLE_ENV) $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) \
+		-p no:cacheprovider $(or $(NB),$(NOTEBOOKS))
 
 ## make notebooks: re-execute every notebook in place (make notebook NB=book/x.ipynb for one).
 EXECUTE = $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

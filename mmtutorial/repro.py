@@ -43,12 +43,17 @@ def quiet_tensorflow() -> None:
 
 
 #: The start-up notices TensorFlow 2.21 writes to the C-level stderr at import even with the
-#: environment above (its CUDA stub runs before the log level is read). Exactly these lines are
-#: dropped; anything else written during the import is passed on to stderr.
+#: environment above (its CUDA stub runs before the log level is read), and the notice it writes
+#: (twice) when a user turns oneDNN on with ``TF_ENABLE_ONEDNN_OPTS=1``, as ``make nbval-portable``
+#: does. Exactly these lines are dropped; anything else written during the import is passed on.
 _STARTUP_NOTICES = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|I\d{4} [\d:.]+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine,"
-    r" GPU will not be used\.)$"
+    r" GPU will not be used\."
+    r"|I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. You may see slightly"
+    r" different numerical results due to floating-point round-off errors from different"
+    r" computation orders\. To turn them off, set the environment variable"
+    r" `TF_ENABLE_ONEDNN_OPTS=0`\.)$"
 )
 
 
