@@ -223,10 +223,10 @@ class Trainer:
 
 
 def _progress_line(history: History, epoch: int, epochs: int, width: int) -> str:
-    parts = [f"epoch {epoch:>{width}}/{epochs}", f"loss {history.loss[-1]:.4g}"]
+    parts = [f"epoch {epoch:>{width}}/{epochs}", f"loss {history.loss[-1]:.3g}"]
     if len(history.head_losses) > 1:
-        parts += [f"{h} {v[-1]:.4g}" for h, v in history.head_losses.items()]
-    parts += [f"{k} {v[-1]:.4g}" for k, v in history.metrics.items()]
+        parts += [f"{h} {v[-1]:.3g}" for h, v in history.head_losses.items()]
+    parts += [f"{k} {v[-1]:.3g}" for k, v in history.metrics.items()]
     return "  ".join(parts)
 
 

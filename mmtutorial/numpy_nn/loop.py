@@ -1,6 +1,7 @@
 """A small training loop for :class:`~mmtutorial.numpy_nn.MultimodalNet` (chapter 3b).
 
-Full-batch or seeded mini-batch steps, a history of losses, and one concise line every few steps.
+Full-batch or seeded mini-batch steps, a history of losses, and one concise line every few steps
+(3 significant digits: what every CPU reproduces after many steps).
 """
 
 from __future__ import annotations
@@ -123,9 +124,9 @@ def train(
         if eval_data is not None:
             history["eval_loss"].append(net.loss(eval_data.inputs, eval_data.targets)[0])
         if log_every and (step % log_every == 0 or step == steps):
-            heads = "  ".join(f"{h} {v:.4f}" for h, v in per_head.items())
-            line = f"step {step:>{len(str(steps))}d}/{steps}  loss {total:.4f}  ({heads})"
+            heads = "  ".join(f"{h} {v:.3g}" for h, v in per_head.items())
+            line = f"step {step:>{len(str(steps))}d}/{steps}  loss {total:.3g}  ({heads})"
             if eval_data is not None:
-                line += f"  eval {history['eval_loss'][-1]:.4f}"
+                line += f"  eval {history['eval_loss'][-1]:.3g}"
             print(line)
     return history
