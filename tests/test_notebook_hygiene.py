@@ -3,6 +3,22 @@
 nbval passes a notebook with no stored outputs, so this checks that every notebook under book/ was
 committed from one clean top-to-bottom run: outputs present, execution counts 1, 2, 3, ..., no
 stderr (log noise, warnings), one H1 title, no absolute paths of the machine that ran it.
+
+It also enforces the book's output rule: **a stored output shows only what any IEEE-754 machine
+reproduces with the pinned versions** (``make nbval-portable`` runs every notebook again under
+another BLAS kernel, oneDNN and one thread to catch what slips through):
+
+- rounding-level quantities (gradient-check errors, the difference between two computations of the
+  same thing, anything below about 1e-6 relative) are printed as bounds, ``worst relative error
+  below 1e-8``, with the exact comparison asserted in the same cell. A printed number whose
+  magnitude is below 1e-6 fails here unless a bound word or sign (below, under, <, ≤, ...) comes
+  right before it (``agree to 1e-14``); so does a number with more than 6 significant digits
+  (``0.30000000000000004``);
+- losses and accuracies are rounded to what the sentence using them needs (often 3 digits);
+- timings only in cells marked ``# NBVAL_IGNORE_OUTPUT`` (this check skips those cells).
+
+Never silence a cell that carries a claim with ``NBVAL_IGNORE_OUTPUT`` or a sanitizer regex: make
+what it prints stable instead.
 """
 
 from __future__ import annotations
@@ -22,6 +38,30 @@ NOTEBOOKS = sorted(
 H1 = re.compile(r"^# \S", re.MULTILINE)
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 LOCAL_PATH = re.compile(r"(/root/|/home/\w|/work/|/tmp/|site-packages)")
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+BOUND = re.compile(
+    r"(?:<|≤|\b(?:below|under|less than|smaller than|at most|within|to))\s*$", re.IGNORECASE
+)
+IGNORED = "# NBVAL_IGNORE_OUTPUT"
+
+
+def unstable_numbers(text: str) -> list[str]:
+    """Return the numbers in ``text`` that another CPU may print differently.
+
+    Those are numbers of magnitude below 1e-6 (rounding level), unless written as a bound (a bound
+    word or sign right before them), and numbers with more than 6 significant digits.
+    """
+    found = []
+    for match in NUMBER.finditer(text):
+        token = match.group(0)
+        mantissa = re.split("[eE]", token)[0].lstrip("+-")
+        digits = mantissa.replace(".", "").lstrip("0")
+        value = abs(float(token))
+        tiny = 0 < value < 1e-6 and not BOUND.search(text[: match.start()])
+        long = "." in mantissa and len(digits) > 6
+        if tiny or long:
+            found.append(token)
+    return found
 
 
 def _source(cell: dict) -> str:
@@ -47,14 +87,20 @@ def hygiene_problems(nb: dict) -> list[str]:
     if counts != list(range(1, len(code) + 1)):
         problems.append(f"execution counts {counts} are not 1, 2, 3, ... (not one clean run)")
     for cell in code:
+        head = _source(cell).strip().splitlines()[0][:50]
         for output in cell.get("outputs", []):
-            head = _source(cell).strip().splitlines()[0][:50]
             if output.get("name") == "stderr":
                 problems.append(f"stderr output in cell {head!r}: {_output_text(output)[:80]!r}")
             if output.get("output_type") == "error":
                 problems.append(f"error output in cell {head!r}")
             if LOCAL_PATH.search(_output_text(output)):
                 problems.append(f"a local path in the output of cell {head!r}")
+            unstable = [] if IGNORED in _source(cell) else unstable_numbers(_output_text(output))
+            if unstable:
+                problems.append(
+                    f"rounding-level numbers {unstable[:3]} in the output of cell {head!r}: "
+                    "print a bound (e.g. 'below 1e-8') and assert the exact value"
+                )
     markdown = "\n".join(_source(c) for c in nb.get("cells", []) if c["cell_type"] == "markdown")
     n_h1 = len(H1.findall(FENCE.sub("", markdown)))
     if n_h1 != 1:
@@ -88,6 +134,10 @@ def _stdout(text: str) -> dict:
     return {"output_type": "stream", "name": "stdout", "text": text}
 
 
+def _result(text: str) -> dict:
+    return {"output_type": "execute_result", "data": {"text/plain": text}}
+
+
 def test_a_clean_notebook_passes():
     nb = _nb([_md("# Title\n## Part"), _code("print(1)", 1, [_stdout("1\n")]), _code("x = 2", 2)])
     assert hygiene_problems(nb) == []
@@ -110,8 +160,29 @@ def test_a_clean_notebook_passes():
         (_nb([_md("# T\n\n# U"), _code("print(1)", 1, [_stdout("1\n")])]), "2 H1 titles"),
         (_nb([_md("## no title"), _code("print(1)", 1, [_stdout("1\n")])]), "0 H1 titles"),
         (_nb([_md("# T"), _code("print(p)", 1, [_stdout("/root/x.npz\n")])]), "local path"),
+        (_nb([_md("# T"), _code("print(e)", 1, [_stdout("error 3.1e-09\n")])]), "rounding-level"),
+        (_nb([_md("# T"), _code("print(e)", 1, [_stdout("gap 6e-08\n")])]), "rounding-level"),
+        (_nb([_md("# T"), _code("print(e)", 1, [_stdout("auto 6e-08\n")])]), "rounding-level"),
+        (_nb([_md("# T"), _code("print(e)", 1, [_stdout("gap 0.00000012\n")])]), "rounding-level"),
+        (_nb([_md("# T"), _code("e", 1, [_result("2.5E-12")])]), "rounding-level"),
+        (_nb([_md("# T"), _code("print(x)", 1, [_stdout("0.30000000000000004\n")])]), "rounding"),
+        (_nb([_md("# T"), _code("print(x)", 1, [_stdout("loss 1.2345678\n")])]), "rounding"),
     ],
-    ids=["no-outputs", "counts", "stderr", "two-h1", "no-h1", "local-path"],
+    ids=[
+        "no-outputs",
+        "counts",
+        "stderr",
+        "two-h1",
+        "no-h1",
+        "local-path",
+        "tiny-mantissa",
+        "tiny-one-digit",
+        "not-a-bound-word",
+        "tiny-fixed",
+        "tiny-result",
+        "float64-repr",
+        "seven-digits",
+    ],
 )
 def test_each_kind_of_dirty_notebook_is_caught(nb: dict, expected: str):
     assert any(expected in p for p in hygiene_problems(nb)), hygiene_problems(nb)
@@ -120,3 +191,24 @@ def test_each_kind_of_dirty_notebook_is_caught(nb: dict, expected: str):
 def test_a_comment_in_a_code_fence_is_not_an_h1():
     nb = _nb([_md("# T\n\n```python\n# a comment\n```"), _code("print(1)", 1, [_stdout("1\n")])])
     assert hygiene_problems(nb) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "worst relative error below 1e-08",
+        "gap < 1e-7, weights equal",
+        "loss and every gradient agree to 1e-14: True",
+        "error ≤ 5e-10",
+        "largest |gradient| = 0.0 and 0.00e+00",
+        "eps 1e-06: loss 3.2082, accuracy 0.974, 840 parameters, seed 123456789",
+        "TensorFlow 2.21.0",
+    ],
+)
+def test_bounds_and_ordinary_numbers_are_stable(text: str):
+    assert unstable_numbers(text) == []
+
+
+def test_timing_cells_are_not_checked_for_rounding():
+    timing = _code("# NBVAL_IGNORE_OUTPUT\nprint(t)", 1, [_stdout("0.000000123 s\n")])
+    assert hygiene_problems(_nb([_md("# T"), timing])) == []
