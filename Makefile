@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MATHJAX_DIR := book/_mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 
-.PHONY: book test lint unit nbval nbval-portable notebooks notebook bench browser chromium screenshots logo constraints clean
+.PHONY: book test lint unit nbval nbval-portable notebooks notebook bench browser chromium screenshots logo font pdf constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,17 @@ chromium:
 screenshots: $(VENV)/.installed-test chromium
 	@fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y fonts-noto-cjk)
 	$(BIN)/python scripts/screenshots.py
+
+## make font: subset Noto Sans SC to exactly the Chinese characters the book uses, into
+## book/_static/fonts/ (run when a page gains one: tests/test_font.py names it).
+FONTSOURCE := book/_fonts/node_modules/@fontsource/noto-sans-sc/package.json
+
+font: $(VENV)/.installed-test $(FONTSOURCE)
+	$(BIN)/python scripts/subset_font.py
+
+$(FONTSOURCE): book/_fonts/package.json book/_fonts/package-lock.json
+	cd book/_fonts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## make logo: redraw book/_static/logo.png and favicon.ico.
 logo: $(VENV)/.installed-book
