@@ -78,13 +78,39 @@ def chromium_path() -> str:
     return path
 
 
-def launch_chromium(playwright, user_data_dir: Path):
-    """A fresh headless Chromium profile in ``user_data_dir``; returns a browser context."""
+# The system's fonts less every CJK one: the browser sees what a reader without a Chinese font sees
+# (Debian's default), even on a machine that has one, so the book's own font must do the work.
+_REJECT_CJK = "\n".join(
+    f'      <pattern><patelt name="lang"><string>{lang}</string></patelt></pattern>'
+    for lang in ("zh-cn", "zh-tw", "zh-hk", "ja", "ko")
+)
+FONTCONFIG_WITHOUT_CJK = f"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <selectfont>
+    <rejectfont>
+{_REJECT_CJK}
+    </rejectfont>
+  </selectfont>
+</fontconfig>
+"""
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def launch_chromium(playwright, workdir: Path, viewport: dict = DESKTOP):
+    """A fresh headless Chromium profile in ``workdir``, seeing no CJK system font; returns a
+    browser context."""
+    fonts_conf = workdir / "fonts-without-cjk.conf"
+    fonts_conf.write_text(FONTCONFIG_WITHOUT_CJK, encoding="utf-8")
     return playwright.chromium.launch_persistent_context(
-        str(user_data_dir),
+        str(workdir / "profile"),
         executable_path=chromium_path(),
         headless=True,
         args=CHROMIUM_ARGS,
-        viewport={"width": 1280, "height": 800},
+        env={**os.environ, "FONTCONFIG_FILE": str(fonts_conf)},
+        viewport=viewport,
         service_workers="block",
     )

@@ -12,13 +12,15 @@ anchor, and the search page must find "backpropagation".
 from __future__ import annotations
 
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from fontTools.ttLib import TTFont
 from playwright.sync_api import sync_playwright
-from sitecheck import BUILD, launch_chromium, serve, settle
+from sitecheck import BUILD, PHONE, ROOT, launch_chromium, serve, settle
 
 BOOK_TITLE = "Backpropagation for Multimodal Learning"
 NOT_BUILT = (
@@ -48,6 +50,7 @@ def _pages() -> tuple[list[str], dict[str, str]]:
 
 
 PAGES, REDIRECTS = _pages()
+BOOK = ROOT / "book"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # The text of the page's article, without code (where TeX and markup may legitimately appear) and
 # without the elements matched by the extra selector passed as argument.
@@ -108,11 +111,15 @@ def browser(tmp_path_factory):
 class PageVisit:
     """One page loaded in the browser, with everything it logged and requested."""
 
-    def __init__(self, context, url: str, redirect_to: str | None = None) -> None:
+    def __init__(
+        self, context, url: str, redirect_to: str | None = None, viewport: dict | None = None
+    ) -> None:
         self.console_errors: list[str] = []
         self.external_requests: list[str] = []
         self.failed_requests: list[str] = []
         self.page = page = context.new_page()
+        if viewport:
+            page.set_viewport_size(viewport)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
         page.on("requestfailed", self._on_failed)
@@ -146,16 +153,30 @@ class PageVisit:
             self.failed_requests.append(f"{response.url}: HTTP {response.status}")
 
 
-@pytest.fixture(scope="session")
-def visits(browser, base_url):
-    """Each page is loaded once and shared by the checks below; pages are closed at the end."""
+def _visits(browser, base_url, viewport=None):
     loaded: dict[str, PageVisit] = {}
 
     def visit(name: str) -> PageVisit:
         if name not in loaded:
-            loaded[name] = PageVisit(browser, urljoin(base_url, name))
+            loaded[name] = PageVisit(browser, urljoin(base_url, name), viewport=viewport)
         return loaded[name]
 
+    return visit, loaded
+
+
+@pytest.fixture(scope="session")
+def visits(browser, base_url):
+    """Each page is loaded once at desktop width (1280 x 800) and shared by the checks below."""
+    visit, loaded = _visits(browser, base_url)
+    yield visit
+    for visit_ in loaded.values():
+        visit_.page.close()
+
+
+@pytest.fixture(scope="session")
+def phone_visits(browser, base_url):
+    """Each page loaded once more at a phone's width (390 x 844)."""
+    visit, loaded = _visits(browser, base_url, PHONE)
     yield visit
     for visit_ in loaded.values():
         visit_.page.close()
@@ -248,8 +269,10 @@ def test_code_has_copy_buttons_and_notebooks_download(visits, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_internal_links_resolve(visits, base_url, name):
     page = visits(name).page
+    # "Edit this page" points into the repository, outside the site (test_edit_link_*).
     hrefs = page.evaluate(
-        "() => [...document.querySelectorAll('a[href], link[href]')].map((a) => a.href)"
+        "() => [...document.querySelectorAll('a[href]:not(.book-edit-page), link[href]')]"
+        ".map((a) => a.href)"
     )
     page_url = urljoin(base_url, name)
     broken = []
@@ -287,3 +310,218 @@ def test_search_finds_backpropagation(browser, base_url):
         )
     finally:
         page.close()
+
+
+def test_search_finds_a_chinese_glossary_term(browser, base_url):
+    """反向传播 (backpropagation) is a term of the glossary and of chapter 3a's derivation."""
+    page = browser.new_page()
+    try:
+        page.goto(urljoin(base_url, "search.html?q=反向传播"), wait_until="load")
+        results = page.locator("#search-results ul.search li")
+        results.first.wait_for(timeout=20_000)
+        hrefs = " ".join(results.locator("a").evaluate_all("(links) => links.map((a) => a.href)"))
+        assert "glossary.html" in hrefs and "ch03a_formulas.html" in hrefs, hrefs
+    finally:
+        page.close()
+
+
+# --- Chinese renders with the book's own font -----------------------------------------------------
+
+CJK = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]"
+)
+FONT_FAMILY = "Noto Sans SC Book"
+FONT_FILES = sorted((BUILD / "_static" / "fonts").glob("*.woff2"))
+# Widths of a string drawn in the book's face, in the system's sans-serif (no CJK font: empty
+# boxes), and of as many private-use characters (empty boxes in any font); and the faces' status.
+FONT_PROBE = """([family, text]) => {
+    const width = (font, string) => {
+        const span = document.createElement("span");
+        span.style.cssText = "position: absolute; visibility: hidden; white-space: pre;";
+        span.style.font = font;
+        span.textContent = string;
+        document.body.append(span);
+        const result = span.getBoundingClientRect().width;
+        span.remove();
+        return result;
+    };
+    return {
+        book: width(`32px "${family}"`, text),
+        system: width("32px sans-serif", text),
+        tofu: width("32px sans-serif", "\\uE000".repeat([...text].length)),
+        faces: [...document.fonts]
+            .filter((face) => face.family.replaceAll('"', "") === family)
+            .map((face) => face.status),
+    };
+}"""
+
+
+def _font_characters() -> set[str]:
+    return {chr(code) for path in FONT_FILES for code in TTFont(path).getBestCmap()}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_chinese_renders_with_the_books_font(visits, name):
+    page = visits(name).page
+    chars = sorted(set(CJK.findall(page.evaluate("() => document.body.innerText"))))
+    probe = page.evaluate(FONT_PROBE, [FONT_FAMILY, "".join(chars[:40]) or "中文"])
+    assert abs(probe["system"] - probe["tofu"]) < 0.5, (
+        "the browser has a CJK system font, so this check proves nothing: "
+        f"{probe} (sitecheck.FONTCONFIG_WITHOUT_CJK should hide it)"
+    )
+    if not chars:
+        assert "loaded" not in probe["faces"], f"{name} downloads the CJK font without Chinese"
+        return
+    missing = sorted(set(chars) - _font_characters())
+    assert not missing, f"{name}: characters the book's font lacks (run `make font`): {missing}"
+    assert "loaded" in probe["faces"], f"{name}: the CJK font was not loaded: {probe['faces']}"
+    assert abs(probe["book"] - probe["tofu"]) > 0.2 * probe["tofu"], (
+        f"{name}: Chinese drawn as empty boxes: {probe}"
+    )
+
+
+# --- Phones, narrow windows, and one search box ---------------------------------------------------
+
+# Layout of a page as drawn: the document's width, boxes sticking out of the viewport (outside a box
+# that scrolls or clips them: code blocks, wide tables, formulas), and the code cells, display
+# formulas and tables narrower than 90 % of the article's column (squeezed by a margin note).
+LAYOUT = """() => {
+    const describe = (el) => el.tagName.toLowerCase()
+        + (el.id ? "#" + el.id : "")
+        + (el.classList.length ? "." + [...el.classList].slice(0, 3).join(".") : "");
+    const article = document.querySelector("article.bd-article") || document.querySelector("main");
+    const style = getComputedStyle(article);
+    const column = article.clientWidth - parseFloat(style.paddingLeft)
+        - parseFloat(style.paddingRight);
+    const sticking = [];
+    for (const el of document.querySelectorAll("body *:not(mjx-container *, svg *)")) {
+        const box = el.getBoundingClientRect();
+        if (box.width === 0 || box.right <= innerWidth + 1) continue;
+        if (!el.checkVisibility({ visibilityProperty: true })) continue;
+        let parent = el.parentElement, contained = false;
+        for (; parent && parent !== document.body; parent = parent.parentElement) {
+            if (getComputedStyle(parent).overflowX !== "visible") { contained = true; break; }
+        }
+        if (!contained) sticking.push(`${describe(el)} ends at ${Math.round(box.right)}px`);
+    }
+    const blocks = "div.cell, div.cell > div.cell_input, mjx-container[display='true'],"
+        + " .pst-scrollable-table-container";
+    const squeezed = [];
+    for (const el of article.querySelectorAll(blocks)) {
+        if (!el.checkVisibility() || el.closest("li, dd, blockquote, aside, .admonition, details"))
+            continue;
+        const width = el.getBoundingClientRect().width;
+        if (width < 0.9 * column)
+            squeezed.push(`${describe(el)} is ${Math.round(width)}px of ${Math.round(column)}px`);
+    }
+    return {
+        documentWidth: document.documentElement.scrollWidth,
+        viewport: innerWidth,
+        sticking: sticking.slice(0, 10),
+        squeezed: squeezed.slice(0, 10),
+        cells: article.querySelectorAll("div.cell").length,
+    };
+}"""
+# Every control that opens or is a search box, outside the search dialog, as drawn.
+SEARCH_BOXES = """() => [...document.querySelectorAll(
+        ".search-button__button, input[type='search'], #searchbox input")]
+    .filter((el) => !el.closest("#pst-search-dialog")
+        && el.checkVisibility({ visibilityProperty: true }) && el.getBoundingClientRect().width > 0)
+    .map((el) => (el.className || el.tagName) + " in " + el.parentElement.className)"""
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_phone_layout(phone_visits, name):
+    visit = phone_visits(name)
+    assert visit.console_errors == [], f"{name} at phone width: {visit.console_errors}"
+    layout = visit.page.evaluate(LAYOUT)
+    assert layout["documentWidth"] <= layout["viewport"], f"{name} scrolls sideways: {layout}"
+    assert layout["sticking"] == [], f"{name}: boxes wider than the phone: {layout['sticking']}"
+    assert layout["squeezed"] == [], f"{name}: squeezed at phone width: {layout['squeezed']}"
+    toggle = visit.page.locator(".bd-header-article .primary-toggle")
+    assert toggle.is_visible(), f"{name}: no navigation button at phone width"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_desktop_layout(visits, name):
+    layout = visits(name).page.evaluate(LAYOUT)
+    assert layout["documentWidth"] <= layout["viewport"], f"{name} scrolls sideways: {layout}"
+    assert layout["sticking"] == [], f"{name}: boxes wider than the window: {layout['sticking']}"
+    assert layout["squeezed"] == [], f"{name}: squeezed at desktop width: {layout['squeezed']}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_one_search_box_at_every_width(visits, phone_visits, name):
+    for width, visit in (("desktop", visits(name)), ("phone", phone_visits(name))):
+        boxes = visit.page.evaluate(SEARCH_BOXES)
+        assert len(boxes) == 1, f"{name} at {width} width shows {len(boxes)} search boxes: {boxes}"
+
+
+def test_navigation_is_reachable_on_a_phone(phone_visits):
+    """The chapter list is folded away and opens in a panel from the article's menu button."""
+    page = phone_visits("intro.html").page
+    chapter = page.locator("a[href='ch01_background.html']").filter(visible=True)
+    assert chapter.count() == 0, "the chapter list should start folded away on a phone"
+    page.locator(".bd-header-article .primary-toggle").click()
+    chapter.first.wait_for(state="visible", timeout=5_000)
+    box = chapter.first.bounding_box()
+    assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box
+    page.keyboard.press("Escape")
+
+
+# --- Downloads, edit links, titles, previews -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_downloads_edit_link_and_tab_title(visits, name):
+    page = visits(name).page
+    source = next(
+        (p for p in sorted(BOOK.glob(Path(name).stem + ".*")) if p.suffix in {".ipynb", ".md"}),
+        None,
+    )
+    zip_link = page.locator("a.book-download-zip")
+    if source is None:  # generated pages (search, indexes) have no source and no links
+        return
+    assert zip_link.is_visible(), f"{name}: no link to the zip of all notebooks"
+    if source.suffix == ".ipynb":
+        notebook = page.locator("a.book-download-notebook")
+        assert notebook.is_visible(), f"{name}: no visible 'Download this chapter (.ipynb)'"
+        assert notebook.get_attribute("href") == f"_sources/{source.name}"
+    edit = page.locator("a.book-edit-page").get_attribute("href")
+    assert edit == f"../../../book/{source.name}", f"{name}: edit link {edit!r}"
+    # The default edit link reaches the page's source from the build, in this checkout.
+    assert (BUILD / edit).resolve() == source.resolve(), edit
+    heading = page.evaluate(
+        """() => { const h1 = document.querySelector("article h1").cloneNode(true);
+                   h1.querySelectorAll(".headerlink").forEach((a) => a.remove());
+                   return h1.textContent.trim(); }"""
+    )
+    assert page.title().startswith(heading), f"{name}: tab title {page.title()!r} lacks {heading!r}"
+
+
+def test_zip_holds_every_notebook_and_the_package():
+    with zipfile.ZipFile(BUILD / "downloads" / "mmtutorial-notebooks.zip") as archive:
+        names = set(archive.namelist())
+    expected = {f"mmtutorial-book/book/{p.name}" for p in BOOK.glob("*.ipynb")}
+    expected |= {
+        "mmtutorial-book/pyproject.toml",
+        "mmtutorial-book/LICENSE",
+        "mmtutorial-book/mmtutorial/__init__.py",
+        "mmtutorial-book/mmtutorial/data/mfeat.npz",
+        "mmtutorial-book/mmtutorial/data/README.md",
+    }
+    assert expected <= names, sorted(expected - names)
+
+
+def test_front_page_previews_well(visits):
+    page = visits("intro.html").page
+    meta = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll("meta[name], meta[property]")]
+               .map((m) => [m.getAttribute("name") || m.getAttribute("property"), m.content]))"""
+    )
+    assert len(meta.get("description", "")) > 80, meta
+    assert meta.get("og:title") == BOOK_TITLE, meta
+    assert meta.get("og:description") == meta["description"], meta
+    image = meta.get("og:image", "")
+    assert image and (BUILD / image).is_file(), f"og:image {image!r} is not in the build"
