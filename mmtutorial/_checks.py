@@ -307,3 +307,66 @@ def check_shape(name: str, array: Any, expected: tuple[int | None, ...]) -> np.n
         shown += ",)" if len(expected) == 1 else ")"
         raise InvalidParameterError(f"{name} must have shape {shown}, got {array.shape}")
     return array
+
+
+def check_labels(name: str, labels: Any, batch: int, n_classes: int) -> np.ndarray:
+    """Return integer class labels of shape ``(batch,)`` with values in ``[0, n_classes)``.
+
+    Examples
+    --------
+    >>> check_labels("targets['y']", np.array([0, 3]), 2, 3)
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: targets['y'] must lie in [0, 2] for 3 classes, ...
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise InvalidParameterError(f"{name} must be integer labels, got dtype {labels.dtype}")
+    check_shape(name, labels, (batch,))
+    if batch and (labels.min() < 0 or labels.max() >= n_classes):
+        raise InvalidParameterError(
+            f"{name} must lie in [0, {n_classes - 1}] for {n_classes} classes, "
+            f"got values in [{labels.min()}, {labels.max()}]"
+        )
+    return labels
+
+
+def check_inputs(
+    name: str, inputs: Any, modality_dims: Mapping[str, int], dtype: np.dtype
+) -> dict[str, np.ndarray]:
+    """Return a batch ``{modality: (batch, features)}`` as ``dtype`` arrays, checked in full.
+
+    The modalities must be exactly those of ``modality_dims`` with those feature counts, share
+    one batch size of at least one sample, and hold finite numbers.
+
+    Examples
+    --------
+    >>> check_inputs("inputs", {"pix": np.zeros((2, 240))}, {"pix": 76}, np.dtype("float64"))
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: modality 'pix' has 240 features, the model expects 76
+    """
+    inputs = check_mapping(name, inputs, keys=modality_dims, what="modalities")
+    arrays, first = {}, None
+    for m, width in modality_dims.items():
+        x = np.asarray(inputs[m])
+        if x.ndim != 2:
+            raise InvalidParameterError(
+                f"{name}[{m!r}] must have shape (batch, features), got {x.shape}"
+            )
+        if x.shape[1] != width:
+            raise InvalidParameterError(
+                f"modality {m!r} has {x.shape[1]} features, the model expects {width}"
+            )
+        if x.shape[0] == 0:
+            raise InvalidParameterError(
+                f"{name}[{m!r}] must hold at least one sample, got an empty batch {x.shape}"
+            )
+        if first is not None and x.shape[0] != first[1]:
+            raise InvalidParameterError(
+                f"{name} must share one batch size: modality {m!r} has {x.shape[0]} samples, "
+                f"modality {first[0]!r} has {first[1]}"
+            )
+        first = first or (m, x.shape[0])
+        arrays[m] = check_finite(f"{name}[{m!r}]", x).astype(dtype, copy=False)
+    return arrays

@@ -41,7 +41,8 @@ def test_encoders_add_one_box_per_modality_and_use_modality_colours():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"modality_dims": {}, "head_dims": {"y": 1}}, "at least one"),
+        ({"modality_dims": {}, "head_dims": {"y": 1}}, "modality_dims must be a non-empty dict"),
+        ({"modality_dims": {"a": 1}, "head_dims": {"y": 1}, "shared_units": 0}, "shared_units"),
         ({"modality_dims": {"a": 1}, "head_dims": {"y": 1}, "head_activation": "tanh"}, "relu"),
     ],
 )
