@@ -54,8 +54,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The unit tests and every docstring example of the package (--doctest-modules, see pyproject).
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest tests --ignore=tests/test_site.py --ignore=tests/test_api_links.py
+	$(BIN)/pytest tests mmtutorial --ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
 ## make browser: open every page of the built book in headless Chromium, and check its links to
 ## the API reference (run after make book).

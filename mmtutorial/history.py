@@ -64,9 +64,12 @@ class History:
         record = check_mapping("record", record, keys=("loss", *_GROUPS), exact=False)
         if "loss" not in record:
             raise InvalidParameterError(f"record must hold 'loss', got keys {sorted(record)}")
+        groups = {
+            group: check_mapping(f"record[{group!r}]", record.get(group, {}), allow_empty=True)
+            for group in _GROUPS
+        }  # all checked before anything is appended, so a bad record leaves no trace
         self.loss.append(float(record["loss"]))
-        for group in _GROUPS:
-            values = check_mapping(f"record[{group!r}]", record.get(group, {}), allow_empty=True)
+        for group, values in groups.items():
             lists = getattr(self, group)
             for key, value in values.items():
                 lists.setdefault(key, []).append(float(value))

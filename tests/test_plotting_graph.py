@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -49,10 +47,3 @@ def test_encoders_add_one_box_per_modality_and_use_modality_colours():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plotting.computation_graph(**kwargs)
-
-
-def test_docstring_example_runs():
-    runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(plotting.computation_graph, globs=vars(plotting)):
-        runner.run(test)
-    assert runner.tries > 0 and runner.failures == 0
