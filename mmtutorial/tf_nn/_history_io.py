@@ -59,6 +59,8 @@ class Checkpoints:
     def restore(self) -> History:
         latest = self.manager.latest_checkpoint
         if latest is None:
+            if os.path.exists(os.path.join(self.directory, "checkpoint")):
+                raise _damaged(self.directory, "its 'checkpoint' file names no checkpoint")
             return History(unit="epoch")
         try:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
@@ -76,12 +78,15 @@ class Checkpoints:
 
     def save(self, history: History) -> None:
         """Write the history first, then the checkpoint of the current epoch."""
+        self._write_history(history)
+        self.manager.save(checkpoint_number=int(self.epoch))
+
+    def _write_history(self, history: History) -> None:
         path = os.path.join(self.directory, HISTORY_FILE)
         os.makedirs(self.directory, exist_ok=True)
         with open(path + ".tmp", "w", encoding="utf-8") as stream:
             json.dump(asdict(history), stream)
         os.replace(path + ".tmp", path)
-        self.manager.save(checkpoint_number=int(self.epoch))
 
     def _load_history(self) -> History:
         path = os.path.join(self.directory, HISTORY_FILE)
