@@ -18,6 +18,7 @@ from mmtutorial.numpy_nn import (
     ReLU,
     SoftmaxCrossEntropy,
     article_network,
+    train,
 )
 
 
@@ -75,12 +76,19 @@ def test_relu_derivative_at_exactly_zero_is_zero():
 
 
 def test_check_network_refuses_float32_instead_of_reporting_1():
-    data = article_data(n_samples=3)
-    net = article_network(dtype="float32")
-    with pytest.raises(ValueError, match="net must be float64 .* got a float32 network"):
-        check_network(net, data.inputs, data.targets)
-    errors = check_network(net.copy(dtype="float64"), data.inputs, data.targets, eps=1e-4)
-    assert max(errors.values()) < 1e-6
+    inputs, targets = {"a": np.array([[0.5, -1.0], [1.5, 0.25]])}, {"y": np.array([[1.0], [2.0]])}
+    net = MultimodalNet({"a": 2}, {"y": 1}, shared_units=3, dtype="float32", seed=4)
+    _raises_exactly(
+        InvalidParameterError,
+        "net must be float64 for a finite-difference check, got a float32 network (its rounding "
+        "would swamp the differences); check net.copy(dtype='float64')",
+        check_network,
+        net,
+        inputs,
+        targets,
+    )
+    errors = check_network(net.copy(dtype="float64"), inputs, targets, eps=1e-4)
+    assert max(errors.values()) < 1e-7
 
 
 def test_an_xent_head_needs_two_classes():
@@ -158,3 +166,144 @@ def test_seed_and_dtype_accept_every_numpy_form(seed, dtype):
     reference = MultimodalNet({"a": 2}, {"y": 1}, seed=3, dtype=np.float32)
     assert net.dtype == np.float32
     np.testing.assert_array_equal(net.parameters()["shared/W"], reference.parameters()["shared/W"])
+
+
+# --- exact messages: a test that only searched for a word would pass a garbled message ---------
+
+
+def _raises_exactly(error, message, call, *args, **kwargs):
+    with pytest.raises(error) as raised:
+        call(*args, **kwargs)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lr": 0}, "lr must be a finite number > 0, got 0"),
+        ({"beta1": 0}, "beta1 must be a finite number > 0 and < 1, got 0"),
+        ({"beta1": 1}, "beta1 must be a finite number > 0 and < 1, got 1"),
+        ({"beta2": 0}, "beta2 must be a finite number > 0 and < 1, got 0"),
+        ({"beta2": 1.0}, "beta2 must be a finite number > 0 and < 1, got 1.0"),
+        ({"eps": 0.0}, "eps must be a finite number > 0, got 0.0"),
+    ],
+)
+def test_adam_arguments_fail_with_exact_messages(kwargs, message):
+    _raises_exactly(InvalidParameterError, message, Adam, **kwargs)
+
+
+def test_optimiser_arguments_at_their_bounds():
+    _raises_exactly(InvalidParameterError, "lr must be a finite number > 0, got -1", SGD, -1)
+    adam = Adam(lr=1e-9, beta1=1e-9, beta2=1 - 1e-9, eps=1e-300)
+    assert (adam.lr, adam.beta1, adam.beta2, adam.eps) == (1e-9, 1e-9, 1 - 1e-9, 1e-300)
+    assert SGD(lr=5).lr == 5.0 and SGD().lr == 0.01
+    assert (Adam().lr, Adam().beta1, Adam().beta2, Adam().eps) == (0.001, 0.9, 0.999, 1e-8)
+
+
+def test_optimiser_step_messages_are_exact():
+    step = SGD(0.1).step
+    _raises_exactly(InvalidParameterError, "params must be a non-empty dict, got {}", step, {}, {})
+    _raises_exactly(
+        InvalidParameterError,
+        "grads must name the parameters of params ['w']: unknown ['v'], missing ['w']",
+        step,
+        {"w": np.zeros(2)},
+        {"v": np.zeros(2)},
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "grads must be a non-empty dict, got [1]",
+        step,
+        {"w": np.zeros(1)},
+        [1],
+    )
+
+
+def test_train_messages_are_exact():
+    data = article_data(n_samples=4)
+    _raises_exactly(
+        InvalidParameterError,
+        "optimizer must have a step(params, grads) method (e.g. SGD or Adam), got None (NoneType)",
+        train,
+        article_network(),
+        data,
+        None,
+        steps=1,
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "data must hold at least one sample, got 0",
+        train,
+        article_network(),
+        data.subset(slice(0, 0)),
+        SGD(0.1),
+        steps=1,
+    )
+
+
+def test_train_default_seed_is_0():
+    data = article_data(n_samples=9)
+    runs = [
+        train(article_network(), data, SGD(0.1), steps=4, batch_size=4, **kw).loss
+        for kw in ({}, {"seed": 0}, {"seed": 1})
+    ]
+    assert runs[0] == runs[1] != runs[2]
+
+
+@pytest.mark.parametrize("loss", [HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy])
+def test_losses_need_a_forward_before_backward(loss):
+    _raises_exactly(RuntimeError, f"{loss.__name__}: call forward before backward", loss().backward)
+
+
+def test_loss_argument_messages_are_exact():
+    for loss in (HalfSquaredError(), MeanSquaredError()):
+        _raises_exactly(
+            InvalidParameterError,
+            "y_pred must have shape (batch, k) with batch >= 1, got (3,)",
+            loss.forward,
+            np.zeros(3),
+            np.zeros(3),
+        )
+        _raises_exactly(
+            InvalidParameterError,
+            "y_true must have shape (2, 1), got (2, 2)",
+            loss.forward,
+            np.zeros((2, 1)),
+            np.zeros((2, 2)),
+        )
+    _raises_exactly(
+        InvalidParameterError,
+        "logits must have shape (batch, classes) with batch >= 1 and classes >= 2, got (2,)",
+        SoftmaxCrossEntropy().forward,
+        np.zeros(2),
+        np.zeros(2, dtype=int),
+    )
+
+
+def test_predict_is_stable_for_huge_logits():
+    net = MultimodalNet({"a": 1}, {"c": 3}, losses={"c": "xent"}, shared_units=1)
+    net.parameters()["shared/W"][...] = 1.0
+    net.parameters()["head_c/W"][...] = [[1000.0, 0.0, -1000.0]]
+    probs = net.predict({"a": np.array([[1.0], [2.0]])})["c"]
+    np.testing.assert_allclose(probs, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], atol=1e-300)
+
+
+def test_article_network_defaults():
+    net = article_network()
+    np.testing.assert_array_equal(
+        net.parameters()["shared/W"], article_network(seed=0).parameters()["shared/W"]
+    )
+    assert net.dtype == np.float64 and net.shared_units == 20 and net.head_activation == "relu"
+    glorot = np.sqrt(6 / (20 + 20))  # He's limit for this layer would be sqrt(6 / 20)
+    assert glorot * 0.9 < np.abs(net.parameters()["shared/W"]).max() <= glorot
+
+
+def test_copy_names_a_weight_the_copy_lacks():
+    net = MultimodalNet({"a": 3}, {"y": 1}, encoder_units=4)
+    _raises_exactly(
+        InvalidParameterError,
+        "copy overrides ['encoder_units'] must keep every weight's shape: "
+        "'encoder_a/W' is (3, 4) here, None in the copy",
+        net.copy,
+        encoder_units=None,
+    )

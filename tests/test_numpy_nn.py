@@ -16,6 +16,7 @@ from mmtutorial.numpy_nn import (
     Concat,
     Dense,
     HalfSquaredError,
+    MeanSquaredError,
     MultimodalNet,
     ReLU,
     SoftmaxCrossEntropy,
@@ -110,6 +111,34 @@ def test_mse_value_and_backward(seed, batch, width):
         lambda: mse.forward(y_pred, y_true), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
     )
     assert errors["y"] <= TOL
+
+
+@given(seed=seeds, batch=st.integers(1, 6), width=st.integers(1, 6))
+def test_keras_mse_value_and_backward(seed, batch, width):
+    rng = np.random.default_rng(seed)
+    y_pred, y_true = rng.normal(size=(batch, width)), rng.normal(size=(batch, width))
+    mse = MeanSquaredError()
+    value = mse.forward(y_pred, y_true)
+    # Keras: the mean over features, then over the batch, of (y − ŷ)²: 2/k times the book's loss.
+    assert value == pytest.approx(np.mean(np.mean((y_pred - y_true) ** 2, axis=1)))
+    assert value == pytest.approx(2 * HalfSquaredError().forward(y_pred, y_true) / width)
+    grad = mse.backward()
+    errors = check_gradients(
+        lambda: mse.forward(y_pred, y_true), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
+    )
+    assert errors["y"] <= TOL
+
+
+def test_a_network_head_may_use_either_squared_error():
+    inputs = {"a": np.array([[1.0, 2.0], [0.5, -1.0]])}
+    targets = {"y": np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]])}
+    book = MultimodalNet({"a": 2}, {"y": 3}, shared_units=4, head_activation=None, seed=1)
+    keras = book.copy(losses={"y": "mse"})
+    out = book.forward(inputs)["y"]
+    assert keras.loss(inputs, targets)[0] == pytest.approx(np.mean((out - targets["y"]) ** 2))
+    assert book.loss(inputs, targets)[0] == pytest.approx(
+        np.mean(0.5 * np.sum((out - targets["y"]) ** 2, axis=1))
+    )
 
 
 @given(seed=seeds, batch=st.integers(1, 6), classes=st.integers(2, 6), scale=st.floats(0.1, 5.0))

@@ -130,7 +130,7 @@ class SoftmaxCrossEntropy:
 
     def backward(self) -> np.ndarray:
         """Return ``dL/dlogits``, shape ``(batch, classes)``."""
-        if self._probs is None or self._labels is None:
+        if self._probs is None:  # set together with _labels
             raise RuntimeError("SoftmaxCrossEntropy: call forward before backward")
         grad = self._probs.copy()
         grad[np.arange(len(self._labels)), self._labels] -= 1.0
