@@ -66,7 +66,7 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
     return steps
 
 
-def check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> Any:
+def _check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> Any:
     """Return the Keras metric ``metric`` is or names (``"accuracy"`` as Keras' compile does)."""
     if metric in ("accuracy", "acc"):  # pick by the kind of target
         if target.dtype.is_integer:
@@ -78,3 +78,16 @@ def check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> A
     except ValueError:
         pass
     return check_instance(name, metric, keras.metrics.Metric, "a Keras metric or its name")
+
+
+def check_metrics(
+    specs: Mapping[str, list], model: keras.Model, targets: Mapping[str, tf.TensorSpec]
+) -> dict[str, tuple[str, Any]]:
+    """Return ``{"<head>_<name>": (head, metric)}`` for the metrics ``specs`` names per head."""
+    metrics = {}
+    for h, names in specs.items():
+        for i, m in enumerate(names):
+            units = model.output[h].shape[-1]
+            metric = _check_metric(f"metrics[{h!r}][{i}]", m, targets[h], units)
+            metrics[f"{h}_{metric.name}"] = (h, metric)
+    return metrics

@@ -83,34 +83,24 @@ class _Fusion(keras.layers.Layer):
     def _build_weights(self, widths: list[int]) -> None:
         """Create the layer's weights, if any."""
 
-    def _present(self, inputs: list, mask: list | None) -> list | None:
-        """Return one ``(batch, 1)`` float 0/1 column per modality, or None without a mask."""
+    def _zeroed(self, inputs: list, mask: list | None) -> tuple[list, list | None]:
+        """Return the inputs with absent rows zeroed, and one ``(batch, 1)`` 0/1 column each."""
+        inputs = [ops.cast(x, self.compute_dtype) for x in inputs]
         if mask is None or all(m is None for m in mask):
-            return None
-        if len(mask) != len(inputs):
-            raise self._error(f"got {len(mask)} masks for {len(inputs)} modalities")
-        return [
+            return inputs, None
+        present = [
             ops.ones_like(x[:, :1]) if m is None else ops.cast(ops.reshape(m, (-1, 1)), x.dtype)
             for x, m in zip(inputs, mask, strict=True)
         ]
-
-    def _zeroed(self, inputs: list, mask: list | None) -> tuple[list, list | None]:
-        """Return the inputs with absent modalities' rows set to zero, and the 0/1 columns."""
-        inputs = [ops.cast(x, self.compute_dtype) for x in inputs]
-        present = self._present(inputs, mask)
-        if present is None:
-            return inputs, None
         return [x * p for x, p in zip(inputs, present, strict=True)], present
 
     def compute_mask(self, inputs: list, mask: list | None = None) -> object:
         """Return the output mask: a sample is present if any of its modalities is."""
-        if mask is None or all(m is None for m in mask):
-            return None
-        present = [
-            ops.ones_like(x[:, 0], dtype="bool") if m is None else ops.cast(m, "bool")
-            for x, m in zip(inputs, mask, strict=True)
-        ]
-        return ops.any(ops.stack(present, axis=1), axis=1)
+        present = self._zeroed(list(inputs), mask)[1]
+        return None if present is None else ops.any(ops.concatenate(present, -1) > 0, axis=-1)
+
+    def compute_output_shape(self, input_shape: list) -> tuple:
+        return tuple(input_shape[0])  # modalities of equal width in, one of them out
 
 
 @_register
@@ -162,9 +152,6 @@ class SumFusion(_Fusion):
         if present is None:
             return total / len(inputs)
         return total / ops.maximum(ops.sum(ops.stack(present, axis=0), axis=0), 1.0)
-
-    def compute_output_shape(self, input_shape: list) -> tuple:
-        return tuple(input_shape[0])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "mode": self.mode}
@@ -222,9 +209,6 @@ class GatedFusion(_Fusion):
         g = self.gates(inputs, mask)
         h = ops.stack(self._zeroed(list(inputs), mask)[0], axis=1)
         return ops.sum(h * ops.expand_dims(g, -1), axis=1)
-
-    def compute_output_shape(self, input_shape: list) -> tuple:
-        return tuple(input_shape[0])
 
     def get_config(self) -> dict:
         init = keras.initializers.serialize(self.kernel_initializer)

@@ -19,7 +19,7 @@ from mmtutorial._checks import (
 )
 from mmtutorial.history import History
 
-from ._arguments import check_data, check_metric, check_model, check_optimizer
+from ._arguments import check_data, check_metrics, check_model, check_optimizer
 from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
 from ._tf import keras, tf
@@ -145,8 +145,8 @@ def _make_runner(
         def run_epoch(e: tf.Tensor) -> tuple:
             total = zeros
             if full is not None:
-                batch = tf.nest.map_structure(lambda t: t[e], full)
-                total = _sum_steps(step, total, lambda i, b=batch: index(b, i), steps - 1)
+                epoch_batches = index(full, e)
+                total = _sum_steps(step, total, lambda i: index(epoch_batches, i), steps - 1)
             record = step(*index(last, e))
             return tf.nest.map_structure(tf.add, total, record), steps
 
@@ -206,13 +206,8 @@ class Trainer:
         self._run, self._spec = None, None
 
     def _compile(self, spec: tuple) -> None:
-        if self.metrics is None:
-            self.metrics = {}
-            for h, specs in self._metric_specs.items():
-                units = self.model.output[h].shape[-1]
-                for i, m in enumerate(specs):
-                    metric = check_metric(f"metrics[{h!r}][{i}]", m, spec[1][h], units)
-                    self.metrics[f"{h}_{metric.name}"] = (h, metric)
+        if self.metrics is None:  # built once: a later fit goes on with the same objects
+            self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
         step = make_train_step(
             self.model, self.losses, self.loss_weights, self.optimizer, self.metrics
         )
@@ -291,9 +286,9 @@ def train(
 ) -> History:
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
 
-    Each step is :func:`make_train_step`'s. Whole runs of epochs execute inside one
-    ``tf.function`` (graph loops over epochs and batches), so Python runs only between progress
-    lines and checkpoints. The same signature as :func:`mmtutorial.numpy_nn.train`, per epoch.
+    Each step is :func:`make_train_step`'s; whole runs of epochs execute inside one
+    ``tf.function``, so Python runs only between progress lines and checkpoints. The arguments
+    come in the order of :func:`mmtutorial.numpy_nn.train`'s, and so does the result.
 
     Parameters
     ----------
@@ -324,8 +319,9 @@ def train(
     checkpoint_every : int
         Epochs between checkpoints.
     jit_compile : bool
-        Compile each whole epoch (its steps unrolled) with XLA: faster for small networks; the
-        compile time grows with the number of batches per epoch.
+        Run whole epochs (up to ``XLA_STEPS_PER_CALL`` steps at a time) as one XLA computation,
+        their batches drawn first: several times faster for small networks. Every epoch must
+        have the same batch shapes (as :func:`make_dataset`'s have).
 
     Returns
     -------
@@ -352,18 +348,7 @@ def train(
     >>> history.loss[-1] < history.loss[0], sorted(history.grad_norms)
     (True, ['input_x1', 'input_x2'])
     """
-    trainer = Trainer(
-        model,
-        optimizer,
-        losses=losses,
-        loss_weights=loss_weights,
-        metrics=metrics,
-        jit_compile=jit_compile,
-    )
-    return trainer.fit(
-        data,
-        epochs=epochs,
-        log_every=log_every,
-        checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every,
-    )
+    options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
+    trainer = Trainer(model, optimizer, losses=losses, **options)
+    fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
+    return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)
