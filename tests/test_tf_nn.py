@@ -314,7 +314,7 @@ def test_numpy_and_tf_gradients_agree_with_encoders_and_two_kinds_of_loss():
         encoder_units={"a": 4, "b": 6, "c": 2},
         shared_units=8,
         head_activation=None,
-        losses={"label": "xent"},
+        losses={"label": "xent", "y": "mse"},  # Keras MSE in both engines
         loss_weights={"y": 0.5, "label": 2.0},
         seed=2,
     )
