@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MATHJAX_DIR := book/_mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 
-.PHONY: book test lint unit nbval nbval-portable notebooks notebook bench browser chromium screenshots logo font pdf constraints clean
+.PHONY: book test lint unit nbval nbval-portable notebooks notebook mutation bench browser chromium screenshots logo font pdf constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The unit tests and every docstring example of the package (--doctest-modules, see pyproject).
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest tests --ignore=tests/test_site.py --ignore=tests/test_api_links.py
+	$(BIN)/pytest tests mmtutorial --ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
 ## make browser: open every page of the built book in headless Chromium, and check its links to
 ## the API reference (run after make book).
@@ -110,6 +111,17 @@ notebooks: $(VENV)/.installed-test
 
 notebook: $(VENV)/.installed-test
 	$(EXECUTE) $(NB)
+
+## make mutation: mutate numpy_nn/ and gradcheck.py (mutmut, see [tool.mutmut] in pyproject.toml)
+## and report how many mutants the tests kill. Not part of make test: it takes ~30 min on 2 cores.
+mutation: $(VENV)/.installed-mutation
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py
+
+$(VENV)/.installed-mutation: $(VENV)/.installed-test
+	$(BIN)/pip install -q "mutmut>=3.8,<4"
+	touch $@
 
 ## make bench: the article's network, 1000 steps, five ways, as ratios.
 bench: $(VENV)/.installed-test

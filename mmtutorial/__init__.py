@@ -3,14 +3,19 @@
 NumPy only (``import mmtutorial`` loads none of TensorFlow):
 
 - ``data``: the article's data, synthetic multimodal data, the UCI multi-view digits (chapter 1+)
-- ``numpy_nn``: layers with hand-written backward passes, SGD, Adam, ``MultimodalNet`` (2, 3b)
+- ``numpy_nn``: layers with hand-written backward passes, SGD, Adam, ``MultimodalNet``, ``train``
+  (chapters 2, 3a, 3b)
 - ``gradcheck``: centred finite differences and relative errors (3a, 3b)
+- ``history``: ``History``, what both engines' ``train`` return
 - ``plotting``: every figure of the book; ``repro``: seeding and a quiet TensorFlow import
 
-TensorFlow, imported only when one of these is imported (chapter 4):
+TensorFlow, imported only when one of these is imported (chapter 4 on):
 
-- ``tf_models`` (builders), ``tf_fusion`` (fusion layers), ``tf_bridge`` (NumPy ↔ Keras)
-- ``training`` (the compiled loop), ``training_step``, ``training_data``; ``bench`` (``make bench``)
+- ``tf_nn``: the Keras twin of ``numpy_nn`` (fusion layers, builders, bridge, data, training)
+- ``bench``: ``make bench``
+
+Bad arguments raise one exception everywhere, a ``ValueError`` and a ``TypeError`` at once,
+naming the argument, the expected and the received value.
 """
 
 __version__ = "0.1.0"

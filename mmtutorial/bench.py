@@ -1,23 +1,24 @@
-"""``python -m mmtutorial.bench``: 1000 training steps of the article's network, five ways.
+"""``python -m mmtutorial.bench``: 1000 training steps of the article's network, six ways.
 
 The article's network and data (``x1, x2 → 20 → y1, y2``, 100 samples), Adam(0.01), full batch,
 the article's loss (``reduce_mean(square(ŷ − y))`` per head, summed). Ways:
 
-* ``package``: :meth:`mmtutorial.training.Trainer.fit`, exactly what
-  :func:`~mmtutorial.training.train` runs (all 1000 one-batch epochs in one compiled graph loop);
+* ``package``: :meth:`mmtutorial.tf_nn.Trainer.fit`, exactly what
+  :func:`~mmtutorial.tf_nn.train` runs (all 1000 one-batch epochs in one compiled graph loop);
+* ``package_xla``: the same with ``jit_compile=True`` (the epochs compiled by XLA);
 * ``eager``: a plain eager ``tf.GradientTape`` loop;
 * ``fit_per_step``: ``model.fit(epochs=1)`` called once per step, as the article's loop steps;
-* ``tf1_session``: the article's TF1 code, minimally fixed, through ``tf.compat.v1`` in its own
-  ``tf.Graph`` (Keras 3 has no ``tf.compat.v1.layers``, so its ``dense`` layers are written out
-  with ``get_variable`` and ``matmul``, with ``tf.layers.dense``'s default initialisers);
+* ``tf1_session``: the article's TF1 code, minimally fixed (:func:`tf1_article_program`, the one
+  place the book's chapter 4 prints it from);
 * ``numpy``: :func:`mmtutorial.numpy_nn.train` with its hand-written backprop and Adam.
 
-Each way is warmed up with 10 steps (tracing, graph building and session start are not timed),
+Each way is warmed up once (tracing, XLA compiling, graph building and session start are not
+timed),
 then timed ``--repeats`` times from the same initial state, the ways taking turns so that a
-change in the machine's load hits all of them alike; the median is printed, then the ratio
-``package/tf1_session``. ``eager`` and ``fit_per_step`` cost the same Python work every step and
-take minutes, so they are timed over ``--slow-steps`` (100) steps, scaled to 1000. Chapter 4 and
-``make bench`` report these numbers.
+change in the machine's load hits all of them alike; the median is printed, then the ratios
+``package_xla/tf1_session`` and ``package/tf1_session``. ``eager`` and ``fit_per_step`` cost the
+same Python work every step and take minutes, so they are timed over ``--slow-steps`` (100)
+steps, scaled to 1000. Chapter 4 and ``make bench`` report these numbers.
 """
 
 from __future__ import annotations
@@ -26,23 +27,26 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from mmtutorial.data import article_data
+from mmtutorial.data import MultimodalData, article_data
 from mmtutorial.numpy_nn import Adam as NumpyAdam
 from mmtutorial.numpy_nn import article_network
 from mmtutorial.numpy_nn import train as numpy_train
-from mmtutorial.repro import import_tensorflow
+from mmtutorial.tf_nn import Trainer, article_model, make_dataset
+from mmtutorial.tf_nn._tf import keras, tf
 
-tf = import_tensorflow()
-
-import keras  # noqa: E402
-
-from mmtutorial.tf_models import article_model  # noqa: E402
-from mmtutorial.training import Trainer, make_dataset  # noqa: E402
-
-__all__ = ["SLOW_WAYS", "WAYS", "main", "time_way"]
+__all__ = [
+    "SLOW_WAYS",
+    "WAYS",
+    "TF1Program",
+    "main",
+    "tf1_article_program",
+    "tf1_dense",
+    "time_way",
+]
 
 LOSSES = {"y1": "mse", "y2": "mse"}
 
@@ -59,11 +63,17 @@ def _restorer(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> Call
     return restore
 
 
-def package() -> tuple[Callable[[], None], Callable[[int], None]]:
-    """Return ``(reset, run)`` for the package's compiled loop."""
+def package(jit_compile: bool = False) -> tuple[Callable[[], None], Callable[[int], None]]:
+    """Return ``(reset, run)`` for the package's compiled loop (with XLA if ``jit_compile``)."""
     model, adam = article_model(seed=0), keras.optimizers.Adam(0.01)
-    trainer, dataset = Trainer(model, LOSSES, adam), make_dataset(article_data())
-    return _restorer(model, adam), lambda steps: trainer.fit(dataset, steps)
+    trainer = Trainer(model, adam, losses=LOSSES, jit_compile=jit_compile)
+    dataset = make_dataset(article_data())
+    return _restorer(model, adam), lambda steps: trainer.fit(dataset, epochs=steps)
+
+
+def package_xla() -> tuple[Callable[[], None], Callable[[int], None]]:
+    """Return ``(reset, run)`` for the package's loop compiled by XLA (``jit_compile=True``)."""
+    return package(jit_compile=True)
 
 
 def eager() -> tuple[Callable[[], None], Callable[[int], None]]:
@@ -97,44 +107,75 @@ def fit_per_step() -> tuple[Callable[[], None], Callable[[int], None]]:
     return _restorer(model, adam), run
 
 
-def tf1_session() -> tuple[Callable[[], None], Callable[[int], tuple[float, float]]]:
-    """Return ``(reset, run)`` for the article's TF1 code through ``tf.compat.v1``.
+def tf1_dense(inputs: tf.Tensor, units: int, name: str) -> tf.Tensor:
+    """``tf.layers.dense(inputs, units, activation=tf.nn.relu)``, which Keras 3 removed.
 
-    ``run(steps)`` returns the last step's ``(loss1, loss2)``, so chapter 4 can check that the
-    program it prints is the one timed here.
+    Written out with ``get_variable`` (Glorot-uniform kernel by default) and ``matmul``, as
+    ``tf.layers.dense`` initialised them; used inside a ``tf.compat.v1`` graph.
     """
-    v1, data = tf.compat.v1, article_data()
+    v1 = tf.compat.v1
+    with v1.variable_scope(name):
+        kernel = v1.get_variable("kernel", [inputs.shape[1], units], tf.float32)
+        bias = v1.get_variable("bias", [units], initializer=v1.zeros_initializer())
+    return tf.nn.relu(tf.matmul(inputs, kernel) + bias)
+
+
+class TF1Program(NamedTuple):
+    """What :func:`tf1_article_program` returns: run ``init``, then ``train_op`` with ``feed``."""
+
+    session: Any
+    init: Any
+    train_op: Any
+    losses: tuple[Any, Any]
+    feed: dict
+
+
+def tf1_article_program(data: MultimodalData, seed: int = 0) -> TF1Program:
+    """The article's TF1 program, minimally fixed, in its own ``tf.Graph`` via ``tf.compat.v1``.
+
+    The fixes: ``tf.compat.v1`` names, :func:`tf1_dense` for ``tf.layers.dense``, a graph seed
+    (required with op determinism on), and named target placeholders fed with the targets (the
+    article feeds its outputs). Chapter 4 prints this function; ``tf1_session`` times it.
+
+    Examples
+    --------
+    >>> program = tf1_article_program(article_data())
+    >>> program.session.run(program.init)
+    >>> losses = program.session.run(program.losses, feed_dict=program.feed)
+    >>> [f"{loss:.2f}" for loss in losses]
+    ['...', '...']
+    """
+    v1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
-        v1.set_random_seed(0)  # a graph seed: required when op determinism is on (chapter 4)
-
-        def dense(inputs: tf.Tensor, units: int, name: str) -> tf.Tensor:
-            # tf.layers.dense(inputs, units, activation=tf.nn.relu), which Keras 3 removed
-            with v1.variable_scope(name):
-                kernel = v1.get_variable("kernel", [inputs.shape[1], units], tf.float32)
-                bias = v1.get_variable("bias", [units], initializer=v1.zeros_initializer())
-            return tf.nn.relu(tf.matmul(inputs, kernel) + bias)
-
+        v1.set_random_seed(seed)  # the graph's own seed: reproducible initial weights
         input1 = v1.placeholder(tf.float32, shape=[None, 10])
         input2 = v1.placeholder(tf.float32, shape=[None, 10])
-        target1 = v1.placeholder(tf.float32, shape=[None, 10])  # the article left these unnamed
+        target1 = v1.placeholder(tf.float32, shape=[None, 10])  # named, so they can be fed
         target2 = v1.placeholder(tf.float32, shape=[None, 10])
-        hidden = dense(tf.concat([input1, input2], axis=1), 20, "hidden")
-        output1, output2 = dense(hidden, 10, "output1"), dense(hidden, 10, "output2")
+        hidden = tf1_dense(tf.concat([input1, input2], axis=1), 20, "hidden")
+        output1, output2 = tf1_dense(hidden, 10, "output1"), tf1_dense(hidden, 10, "output2")
         loss1 = tf.reduce_mean(tf.square(output1 - target1))
         loss2 = tf.reduce_mean(tf.square(output2 - target2))
         train_op = v1.train.AdamOptimizer(learning_rate=0.01).minimize(loss1 + loss2)
         init = v1.global_variables_initializer()
-    session = v1.Session(graph=graph)
     feed = {input1: data.inputs["x1"], input2: data.inputs["x2"]}
-    feed |= {target1: data.targets["y1"], target2: data.targets["y2"]}  # not the outputs
+    feed |= {target1: data.targets["y1"], target2: data.targets["y2"]}  # targets, not outputs
+    return TF1Program(v1.Session(graph=graph), init, train_op, (loss1, loss2), feed)
+
+
+def tf1_session() -> tuple[Callable[[], None], Callable[[int], tuple[float, float]]]:
+    """Return ``(reset, run)`` for :func:`tf1_article_program`; ``run`` returns the last losses."""
+    program = tf1_article_program(article_data())
 
     def run(steps: int) -> tuple[float, float]:
         for _ in range(steps):
-            _, loss1_value, loss2_value = session.run([train_op, loss1, loss2], feed_dict=feed)
-        return float(loss1_value), float(loss2_value)
+            _, loss1, loss2 = program.session.run(
+                [program.train_op, *program.losses], feed_dict=program.feed
+            )
+        return float(loss1), float(loss2)
 
-    return lambda: session.run(init), run
+    return lambda: program.session.run(program.init), run
 
 
 def numpy() -> tuple[Callable[[], None], Callable[[int], None]]:
@@ -144,7 +185,7 @@ def numpy() -> tuple[Callable[[], None], Callable[[int], None]]:
     def reset() -> None:
         state["net"], state["adam"] = article_network(seed=0, dtype=np.float32), NumpyAdam(0.01)
 
-    return reset, lambda steps: numpy_train(state["net"], state["adam"], data, steps=steps)
+    return reset, lambda steps: numpy_train(state["net"], data, state["adam"], steps=steps)
 
 
 #: Ways whose every step costs the same Python-level work (no compiled loop): they are timed
@@ -153,6 +194,7 @@ SLOW_WAYS = ("eager", "fit_per_step")
 
 WAYS = {
     "package": package,
+    "package_xla": package_xla,
     "eager": eager,
     "fit_per_step": fit_per_step,
     "tf1_session": tf1_session,
@@ -171,13 +213,13 @@ def time_way(way: str, steps: int = 1000, repeats: int = 5) -> list[float]:
     if way not in WAYS:
         raise ValueError(f"way must be one of {sorted(WAYS)}, got {way!r}")
     reset, run = WAYS[way]()
-    _warm_up(reset, run)
+    _warm_up(reset, run, 10 if way in SLOW_WAYS else steps)
     return [_seconds(reset, run, steps) for _ in range(repeats)]
 
 
-def _warm_up(reset: Callable[[], None], run: Callable[[int], None]) -> None:
+def _warm_up(reset: Callable[[], None], run: Callable[[int], None], steps: int) -> None:
     reset()
-    run(10)  # traces, builds or starts whatever the way needs, once
+    run(steps)  # traces, compiles, builds or starts whatever the way needs, once
 
 
 def _seconds(reset: Callable[[], None], run: Callable[[int], None], steps: int) -> float:
@@ -197,14 +239,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--ways", nargs="+", choices=sorted(WAYS), default=list(WAYS))
     args = parser.parse_args(argv)
     runs = {way: WAYS[way]() for way in args.ways}
-    for reset, run in runs.values():
-        _warm_up(reset, run)
     plan = {
         way: (min(args.slow_steps, args.steps), args.slow_repeats)
         if way in SLOW_WAYS  # constant cost per step: time fewer steps, scale to --steps
         else (args.steps, args.repeats)
         for way in args.ways
     }
+    for way, (reset, run) in runs.items():
+        _warm_up(reset, run, 10 if way in SLOW_WAYS else plan[way][0])
     times: dict[str, list[float]] = {way: [] for way in args.ways}
     for r in range(max(repeats for _, repeats in plan.values())):
         for way, (reset, run) in runs.items():  # interleaved: every way sees the same load
@@ -214,8 +256,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     medians = {way: statistics.median(values) for way, values in times.items()}
     for way, median in medians.items():
         print(f"bench {way}: median {median:.3f} s", flush=True)
-    if "package" in medians and "tf1_session" in medians:
-        print(f"ratio package/tf1_session: {medians['package'] / medians['tf1_session']:.2f}")
+    for way in ("package_xla", "package"):  # the default loop's ratio stays the last line
+        if way in medians and "tf1_session" in medians:
+            print(f"ratio {way}/tf1_session: {medians[way] / medians['tf1_session']:.2f}")
     return medians
 
 

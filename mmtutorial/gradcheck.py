@@ -6,12 +6,11 @@ Compares a hand-written backward pass with ``(f(x + ε) − f(x − ε)) / 2ε``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from mmtutorial.numpy_nn import MultimodalNet
+from ._checks import InvalidParameterError, check_instance, check_mapping, check_number
+from .numpy_nn import MultimodalNet
 
 
 class KinkCrossedError(ValueError):
@@ -49,7 +48,10 @@ def relative_error(
     """
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
-        raise ValueError(f"numeric must have the shape of analytic {a.shape}, got {n.shape}")
+        raise InvalidParameterError(
+            f"numeric must have the shape of analytic {a.shape}, got {n.shape}"
+        )
+    tiny = check_number("tiny", tiny, low=0, low_open=True)
     if a.size == 0:
         return 0.0
     if norm:
@@ -75,9 +77,11 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     array([ 1., -2.])
     """
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"x must be a floating-point numpy array, got {type(x).__name__}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps}")
+        raise InvalidParameterError(
+            f"x must be a floating-point numpy array, got {type(x).__name__}"
+            + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else "")
+        )
+    eps = check_number("eps", eps, low=0, low_open=True)
     grad = np.zeros_like(x, dtype=np.float64)
     for index in np.ndindex(x.shape):
         old = x[index]
@@ -126,11 +130,8 @@ def check_gradients(
     >>> check_gradients(lambda: float(np.sum(w**3)), {"w": w}, {"w": 3 * w**2})["w"] < 1e-7
     True
     """
-    if set(params) != set(grads):
-        raise ValueError(
-            f"grads must name the same parameters as params: params has {sorted(params)}, "
-            f"grads has {sorted(grads)}"
-        )
+    params = check_mapping("params", params)
+    grads = check_mapping("grads", grads, keys=params, what="parameters of params")
     return {
         name: relative_error(grads[name], numerical_gradient(loss_fn, value, eps), norm=norm)
         for name, value in params.items()
@@ -147,8 +148,10 @@ def check_network(
 ) -> dict[str, float]:
     """Gradient-check every parameter of ``net`` *and* the gradient reaching each modality input.
 
-    Returns ``{"<layer>/W" | "<layer>/b": error, …, "input/<modality>": error, …}``. Use float64;
-    in float32 rounding alone gives errors around 1e-3. Raises :class:`KinkCrossedError` if a
+    Returns ``{"<layer>/W" | "<layer>/b": error, …, "input/<modality>": error, …}``. The network
+    must be float64: in float32 a step of ``eps`` is lost to rounding (the loss does not change,
+    every numeric gradient is 0 and every error 1.0), so a float32 network is refused; check
+    ``net.copy(dtype="float64")`` instead. Raises :class:`KinkCrossedError` if a
     ``±eps`` step switches any ReLU on or off (the loss is not differentiable there, so the
     finite difference would measure the kink, not a bug).
 
@@ -166,10 +169,19 @@ def check_network(
     >>> sorted(errors)[:3]
     ['head_y1/W', 'head_y1/b', 'head_y2/W']
     """
-    inputs = {m: np.array(x, dtype=net.dtype) for m, x in inputs.items()}
+    check_instance("net", net, MultimodalNet, "a MultimodalNet")
+    if net.dtype != np.float64:
+        raise InvalidParameterError(
+            f"net must be float64 for a finite-difference check, got a {net.dtype} network "
+            "(its rounding would swamp the differences); check net.copy(dtype='float64')"
+        )
+    eps = check_number("eps", eps, low=0, low_open=True)
+    inputs = {m: np.array(x, dtype=net.dtype) for m, x in check_mapping("inputs", inputs).items()}
     net.loss(inputs, targets)
     net.backward()
     pattern = net.activation_pattern()
+    analytic = {name: g.copy() for name, g in net.gradients().items()}
+    input_grads = {f"input/{m}": g.copy() for m, g in net.input_gradients().items()}
 
     def loss_fn() -> float:
         loss = net.loss(inputs, targets)[0]
@@ -181,9 +193,7 @@ def check_network(
                 )
         return loss
 
-    analytic = {name: g.copy() for name, g in net.gradients().items()}
     errors = check_gradients(loss_fn, net.parameters(), analytic, eps, norm=norm)
-    input_grads = {f"input/{m}": g.copy() for m, g in net.input_gradients().items()}
     live_inputs = {f"input/{m}": x for m, x in inputs.items()}
     errors.update(check_gradients(loss_fn, live_inputs, input_grads, eps, norm=norm))
     return errors

@@ -14,6 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
+from ._checks import InvalidParameterError, check_choice, check_dims, check_int
+
 __all__ = [
     "PALETTE",
     "bar_chart",
@@ -93,7 +95,7 @@ def line_chart(
     >>> fig = line_chart({"train": [1.0, 0.5, 0.25]}, title="t", xlabel="step", ylabel="loss")
     """
     if not series:
-        raise ValueError("series must name at least one curve, got an empty mapping")
+        raise InvalidParameterError("series must name at least one curve, got an empty mapping")
     if ax is None:
         _, axes = new_figure()
         ax = axes[0]
@@ -124,7 +126,7 @@ def bar_chart(
     >>> fig = bar_chart({"pix": 0.9, "fused": 0.95}, title="t", ylabel="accuracy")
     """
     if not values:
-        raise ValueError("values must name at least one bar, got an empty mapping")
+        raise InvalidParameterError("values must name at least one bar, got an empty mapping")
     if ax is None:
         _, axes = new_figure()
         ax = axes[0]
@@ -157,9 +159,14 @@ def image_grid(
     """
     images = np.asarray(images)
     if images.ndim != 3:
-        raise ValueError(f"images must have shape (n, height, width), got shape {images.shape}")
+        raise InvalidParameterError(
+            f"images must have shape (n, height, width), got shape {images.shape}"
+        )
     if len(labels) != len(images):
-        raise ValueError(f"labels has {len(labels)} entries, images has {len(images)}")
+        raise InvalidParameterError(
+            f"labels must have one entry per image ({len(images)}), got {len(labels)}"
+        )
+    ncols = check_int("ncols", ncols, low=1)
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(0.65 * ncols, 0.8 * nrows + 0.4), squeeze=False, layout="constrained"
@@ -177,7 +184,7 @@ def computation_graph(
     modality_dims: Mapping[str, int],
     head_dims: Mapping[str, int],
     *,
-    hidden_units: int = 20,
+    shared_units: int = 20,
     encoder_units: int | None = None,
     head_activation: str | None = "relu",
     title: str = "Computation graph",
@@ -195,7 +202,7 @@ def computation_graph(
         Modality name -> number of input features, in fusion order.
     head_dims : mapping of str to int
         Head name -> output width.
-    hidden_units : int, default 20
+    shared_units : int, default 20
         Width of the shared layer.
     encoder_units : int or None, default None
         Width of each modality's encoder; ``None`` draws the article's network (no encoders).
@@ -211,13 +218,12 @@ def computation_graph(
     >>> len(boxes)  # 2 inputs, concat, shared, 2 heads, 2 losses, total
     9
     """
-    if head_activation not in ("relu", None):
-        raise ValueError(f"head_activation must be 'relu' or None, got {head_activation!r}")
-    if not modality_dims or not head_dims:
-        raise ValueError(
-            "modality_dims and head_dims must each name at least one entry, got "
-            f"{dict(modality_dims)} and {dict(head_dims)}"
-        )
+    check_choice("head_activation", head_activation, ("relu", None))
+    modality_dims = check_dims("modality_dims", modality_dims)
+    head_dims = check_dims("head_dims", head_dims)
+    shared_units = check_int("shared_units", shared_units, low=1)
+    if encoder_units is not None:
+        encoder_units = check_int("encoder_units", encoder_units, low=1)
     n_rows = max(len(modality_dims), len(head_dims))
     fig = plt.figure(figsize=(8.0, 1.0 + 0.8 * n_rows))
     ax = fig.add_axes((0.0, 0.0, 1.0, 0.88))
@@ -251,7 +257,7 @@ def computation_graph(
             arrow(node, encoder)
             node = encoder
         arrow(node, fuse)
-    shared = box(x_shared, 0.5, f"shared\n{hidden_units}, ReLU")
+    shared = box(x_shared, 0.5, f"shared\n{shared_units}, ReLU")
     arrow(fuse, shared)
     total = box(x_total, 0.5, "total\n$L = \\Sigma_i\\, L_i$")
     activation = ", ReLU" if head_activation == "relu" else ""

@@ -15,6 +15,8 @@ from types import ModuleType
 
 import numpy as np
 
+from ._checks import check_bool, check_seed
+
 __all__ = ["import_tensorflow", "quiet_tensorflow", "set_seed"]
 
 #: Environment set before TensorFlow is first imported. ``TF_CPP_MIN_LOG_LEVEL=3`` silences the
@@ -99,7 +101,7 @@ def set_seed(seed: int = 0, *, tensorflow: bool = False) -> np.random.Generator:
     Parameters
     ----------
     seed : int
-        A non-negative integer.
+        An int or ``np.integer`` >= 0.
     tensorflow : bool
         Also import TensorFlow (quietly, see :func:`import_tensorflow`), seed it with
         ``keras.utils.set_random_seed`` and turn on op determinism, so that a notebook that trains
@@ -117,14 +119,12 @@ def set_seed(seed: int = 0, *, tensorflow: bool = False) -> np.random.Generator:
     >>> float(rng.random()) == float(set_seed(0).random())
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    seed = check_seed(seed)
+    tensorflow = check_bool("tensorflow", tensorflow)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - legacy global state, seeded for third-party code
     if tensorflow:
-        _seed_tensorflow(int(seed))
+        _seed_tensorflow(seed)
     return np.random.default_rng(seed)
 
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmtutorial._checks import InvalidParameterError
 from mmtutorial.data import (
     IMAGE_SHAPE,
     VIEW_DIMS,
@@ -225,7 +226,11 @@ def test_subset_selects_rows_of_every_array():
 
 GOOD = {"a": np.zeros((4, 2))}
 BAD_INPUTS = {
-    "unknown view": (lambda: load_digits(views=("pix", "fac")), ValueError, r"views.*'fac'.*'pix'"),
+    "unknown view": (
+        lambda: load_digits(views=("pix", "fac")),
+        ValueError,
+        r"views\[1\] must be one of \('pix', .*got 'fac'",
+    ),
     "n_samples < 1": (lambda: make_synthetic(n_samples=0), ValueError, "n_samples"),
     "dim not positive": (
         lambda: make_synthetic(modality_dims={"a": 0}),
@@ -246,12 +251,12 @@ BAD_INPUTS = {
     "missing_fraction outside [0, 1)": (
         lambda: make_synthetic(missing_fraction=1.0),
         ValueError,
-        r"missing_fraction.*\[0, 1\)",
+        r"missing_fraction must be a finite number >= 0 and < 1",
     ),
     "test_fraction outside (0, 1)": (
         lambda: train_test_split(article_data(), test_fraction=0.0),
         ValueError,
-        r"test_fraction.*\(0, 1\)",
+        r"test_fraction must be a finite number > 0 and < 1",
     ),
     "unknown task": (lambda: make_synthetic(task="ranking"), ValueError, "task.*'ranking'"),
     "n_classes < 2": (
@@ -286,14 +291,41 @@ BAD_INPUTS = {
         "stratify.*'digit'",
     ),
     "batch_size < 1": (lambda: next(batches(article_data(), 0)), ValueError, "batch_size"),
+    "seed not an int": (
+        lambda: train_test_split(article_data(), seed=0.5),
+        TypeError,
+        "seed must be an int >= 0, got 0.5",
+    ),
+    "batches seed not an int": (
+        lambda: next(batches(article_data(), 4, seed="0")),
+        TypeError,
+        "seed must be an int >= 0 or a numpy.random.Generator, got '0'",
+    ),
+    "digits dtype not float": (
+        lambda: load_digits(views=("mor",), dtype="int64"),
+        TypeError,
+        "dtype must be float32 or float64",
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", list(BAD_INPUTS))
 def test_bad_input_fails_naming_the_argument(kind):
     call, error, message = BAD_INPUTS[kind]
-    with pytest.raises(error, match=message):
+    with pytest.raises(InvalidParameterError, match=message) as raised:
         call()
+    assert isinstance(raised.value, error)  # one exception, both a ValueError and a TypeError
+
+
+def test_seeds_may_be_numpy_integers_or_a_generator():
+    data = article_data(n_samples=7)
+    orders = [
+        [b.inputs["x1"][:, 0].tolist() for b in batches(data, 3, seed=seed)]
+        for seed in (5, np.int64(5), np.random.default_rng(5))
+    ]
+    assert orders[0] == orders[1] == orders[2]
+    split = [train_test_split(data, seed=s)[1].inputs["x1"].tolist() for s in (2, np.uint16(2))]
+    assert split[0] == split[1]
 
 
 # --- standardize ------------------------------------------------------------------------------

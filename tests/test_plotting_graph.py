@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -41,17 +39,11 @@ def test_encoders_add_one_box_per_modality_and_use_modality_colours():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"modality_dims": {}, "head_dims": {"y": 1}}, "at least one"),
+        ({"modality_dims": {}, "head_dims": {"y": 1}}, "modality_dims must be a non-empty dict"),
+        ({"modality_dims": {"a": 1}, "head_dims": {"y": 1}, "shared_units": 0}, "shared_units"),
         ({"modality_dims": {"a": 1}, "head_dims": {"y": 1}, "head_activation": "tanh"}, "relu"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plotting.computation_graph(**kwargs)
-
-
-def test_docstring_example_runs():
-    runner = doctest.DocTestRunner()
-    for test in doctest.DocTestFinder().find(plotting.computation_graph, globs=vars(plotting)):
-        runner.run(test)
-    assert runner.tries > 0 and runner.failures == 0

@@ -1,21 +1,26 @@
-"""Tests of mmtutorial.training: the compiled loop, its records, checkpoints, make_dataset."""
+"""Tests of mmtutorial.tf_nn's training loop: records, metrics, checkpoints, XLA, make_dataset."""
 
 from __future__ import annotations
+
+import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mmtutorial.repro import import_tensorflow
-
-tf = import_tensorflow()
-
-import keras  # noqa: E402
-
-from mmtutorial.data import MultimodalData, article_data, make_synthetic  # noqa: E402
-from mmtutorial.tf_models import article_model, build_multimodal_model  # noqa: E402
-from mmtutorial.training import Trainer, make_dataset, train  # noqa: E402
+from mmtutorial._checks import InvalidParameterError
+from mmtutorial.data import MultimodalData, article_data, make_synthetic
+from mmtutorial.tf_nn import Trainer, article_model, build_multimodal_model, make_dataset, train
+from mmtutorial.tf_nn._history_io import Checkpoints
+from mmtutorial.tf_nn._tf import keras, tf
 
 DIMS = {"a": 6, "b": 4, "c": 5}
+
+
+NAN_DATA = SimpleNamespace(  # MultimodalData itself refuses NaN; any object with dicts will do
+    inputs={"x1": np.array([[np.nan], [1.0]]), "x2": np.ones((2, 1))},
+    targets={"y1": np.ones((2, 1))},
+)
 
 
 def synthetic(task: str = "regression", n: int = 256) -> MultimodalData:
@@ -62,12 +67,15 @@ def test_make_dataset_batches_dtypes_and_seeded_shuffle():
     ("args", "kwargs", "error", "message"),
     [
         (({"a": 1},), {}, TypeError, "data must be a MultimodalData"),
-        ((article_data(),), {"batch_size": 0}, ValueError, "batch_size must be None or a positive"),
-        ((article_data(),), {"dtype": "int32"}, ValueError, "dtype must be 'float32' or 'float64'"),
-        ((article_data(),), {"shuffle_seed": 1.5}, ValueError, "shuffle_seed must be None or an"),
+        ((article_data(),), {"batch_size": 0}, ValueError, "batch_size must be an int >= 1, got 0"),
+        ((article_data(),), {"dtype": "int32"}, ValueError, "dtype must be float32 or float64"),
+        ((article_data(),), {"shuffle_seed": 1.5}, TypeError, "shuffle_seed must be an int >= 0"),
+        ((NAN_DATA,), {}, ValueError, r"data.inputs\['x1'\] must be finite, got 1 NaN"),
     ],
 )
 def test_make_dataset_errors(args, kwargs, error, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        make_dataset(*args, **kwargs)
     with pytest.raises(error, match=message):
         make_dataset(*args, **kwargs)
 
@@ -80,11 +88,11 @@ def test_training_lowers_the_loss_on_structured_data_by_a_large_factor():
     history = train(
         model,
         make_dataset(synthetic(), batch_size=64, shuffle_seed=0),
-        {"y": "mse"},
         keras.optimizers.Adam(0.01),
+        losses={"y": "mse"},
         epochs=40,
     )
-    assert history.epochs == 40
+    assert len(history) == 40 and history.unit == "epoch"
     assert history.loss[-1] < history.loss[0] / 10, (history.loss[0], history.loss[-1])
     assert history.head_losses["y"] == history.loss  # one head, weight 1
 
@@ -99,8 +107,8 @@ def test_records_per_head_losses_metrics_and_grad_norms():
     history = train(
         model,
         make_dataset(data, batch_size=128),
-        {"label": ce, "y": "half_squared_error"},
         "adam",
+        losses={"label": ce, "y": "half_squared_error"},
         epochs=3,
         loss_weights={"y": 0.25},
         metrics={"label": ["accuracy"]},
@@ -120,7 +128,9 @@ def test_grad_norms_are_the_encoder_gradient_norms_averaged_over_steps():
     data = synthetic()
     model = encoder_model({"y": (1, None)})
     weights = final_weights(model)
-    history = train(model, make_dataset(data), {"y": "mse"}, keras.optimizers.SGD(0.0), epochs=1)
+    history = train(
+        model, make_dataset(data), keras.optimizers.SGD(0.0), losses={"y": "mse"}, epochs=1
+    )
     model.set_weights(weights)
     x = {m: tf.constant(v, tf.float32) for m, v in data.inputs.items()}
     with tf.GradientTape() as tape:
@@ -132,7 +142,7 @@ def test_grad_norms_are_the_encoder_gradient_norms_averaged_over_steps():
         np.testing.assert_allclose(history.grad_norms[m][0], expected, rtol=1e-5)
 
 
-def test_without_encoders_grad_norms_are_input_gradient_norms():
+def test_without_encoders_grad_norms_are_input_gradient_norms_named_apart():
     data = article_data()
     model = article_model(seed=0)
     x = {m: tf.constant(v, tf.float32) for m, v in data.inputs.items()}
@@ -143,44 +153,34 @@ def test_without_encoders_grad_norms_are_input_gradient_norms():
             tf.reduce_mean(keras.losses.mean_squared_error(data.targets[h], out[h])) for h in out
         )
     expected = float(tf.norm(tape.gradient(loss, x["x2"])))
-    history = train(model, make_dataset(data), {"y1": "mse", "y2": "mse"}, "adam", epochs=1)
-    np.testing.assert_allclose(history.grad_norms["x2"][0], expected, rtol=1e-5)
+    history = train(model, make_dataset(data), "adam", losses={"y1": "mse", "y2": "mse"}, epochs=1)
+    assert sorted(history.grad_norms) == ["input_x1", "input_x2"]
+    np.testing.assert_allclose(history.grad_norms["input_x2"][0], expected, rtol=1e-5)
 
 
 def test_progress_lines_every_log_every_epochs_and_silent_at_zero(capsys):
     ds, losses = make_dataset(article_data()), {"y1": "mse", "y2": "mse"}
-    train(article_model(seed=0), ds, losses, "adam", epochs=7, log_every=3)
+    train(article_model(seed=0), ds, "adam", losses=losses, epochs=7, log_every=3)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("  ")[0] for line in lines] == ["epoch 3/7", "epoch 6/7", "epoch 7/7"]
     assert lines[0].split("  ")[1].startswith("loss ") and " y1 " in f" {lines[0]} "
-    train(article_model(seed=0), ds, losses, "adam", epochs=7)
+    train(article_model(seed=0), ds, "adam", losses=losses, epochs=7)
     assert capsys.readouterr().out == ""
 
 
 def test_fit_again_does_not_trace_again():
-    trainer = Trainer(article_model(seed=0), {"y1": "mse", "y2": "mse"}, "adam")
+    trainer = Trainer(article_model(seed=0), "adam", losses={"y1": "mse", "y2": "mse"})
     ds = make_dataset(article_data())
-    trainer.fit(ds, 3)
-    trainer.fit(ds, 5, log_every=2)
+    trainer.fit(ds, epochs=3)
+    trainer.fit(ds, epochs=5, log_every=2)
     assert trainer._run.experimental_get_tracing_count() == 1
 
 
 def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
     data = synthetic()
 
-    def run(epochs: int, checkpoint_dir=None):
-        model = encoder_model({"y": (1, None)}, seed=4)
-        ds = make_dataset(data, batch_size=48, shuffle_seed=7)  # 6 batches, the last smaller
-        history = train(
-            model,
-            ds,
-            {"y": "mse"},
-            keras.optimizers.Adam(0.01),
-            epochs=epochs,
-            checkpoint_dir=checkpoint_dir,
-            checkpoint_every=2,
-        )
-        return model, history
+    def run(epochs, checkpoint_dir=None):
+        return run_with_checkpoints(data, epochs, checkpoint_dir)
 
     reference, full_history = run(5)
     run(3, tmp_path)  # interrupted after epoch 3 (checkpoints at 2 and 3)
@@ -193,26 +193,165 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_pat
         np.testing.assert_array_equal(got, expected)
 
 
+def test_metrics_are_reset_at_the_start_of_every_epoch():
+    # One full batch per epoch: an epoch's MAE metric is exactly its own step's MAE loss.
+    history = train(
+        encoder_model({"y": (1, None)}),
+        make_dataset(synthetic()),
+        keras.optimizers.Adam(0.05),
+        losses={"y": "mae"},
+        epochs=4,
+        metrics={"y": ["mae"]},
+    )
+    assert history.head_losses["y"][0] > history.head_losses["y"][-1] * 1.05  # it changes
+    np.testing.assert_allclose(
+        history.metrics["y_mean_absolute_error"], history.head_losses["y"], rtol=1e-5
+    )
+
+
+def run_with_checkpoints(data, epochs: int, checkpoint_dir=None, *, every: int = 2):
+    model = encoder_model({"y": (1, None)}, seed=4)
+    ds = make_dataset(data, batch_size=48, shuffle_seed=7)  # 6 batches, the last smaller
+    history = train(
+        model,
+        ds,
+        keras.optimizers.Adam(0.01),
+        losses={"y": "mse"},
+        epochs=epochs,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=every,
+    )
+    return model, history
+
+
+def test_a_crash_between_history_and_checkpoint_writes_does_not_misalign_history(
+    tmp_path, monkeypatch
+):
+    data = synthetic()
+    _, full_history = run_with_checkpoints(data, 5)
+    save = Checkpoints.save
+
+    def crash_at_epoch_4(self, history):
+        if int(self.epoch) == 4:  # history.json is written, the checkpoint is not
+            Checkpoints._write_history(self, history)
+            raise KeyboardInterrupt
+        save(self, history)
+
+    monkeypatch.setattr(Checkpoints, "save", crash_at_epoch_4)
+    with pytest.raises(KeyboardInterrupt):
+        run_with_checkpoints(data, 5, tmp_path, every=1)
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 4
+    monkeypatch.setattr(Checkpoints, "save", save)
+    _, history = run_with_checkpoints(data, 5, tmp_path, every=1)  # resumes from epoch 3
+    assert len(history) == 5
+    np.testing.assert_allclose(history.loss, full_history.loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["history", "no_history", "index", "state", "foreign"])
+def test_a_damaged_or_foreign_checkpoint_dir_fails_naming_it(tmp_path, damage):
+    run_with_checkpoints(synthetic(n=96), 2, tmp_path)
+    if damage == "history":
+        (tmp_path / "history.json").write_text('{"loss": [1.0')
+    elif damage == "no_history":
+        (tmp_path / "history.json").unlink()
+    elif damage == "index":
+        for path in tmp_path.glob("ckpt-2.*"):
+            path.write_bytes(path.read_bytes()[:20])
+    elif damage == "state":
+        (tmp_path / "checkpoint").write_text("model_checkpoint_path: {{{")
+    model = article_model() if damage == "foreign" else encoder_model({"y": (1, None)})
+    data = article_data() if damage == "foreign" else synthetic(n=96)
+    losses = {h: "mse" for h in model.output}
+    with pytest.raises(InvalidParameterError, match=f"checkpoint_dir '{tmp_path}' holds a damaged"):
+        train(model, make_dataset(data), "adam", losses=losses, epochs=3, checkpoint_dir=tmp_path)
+
+
+def nan_dataset() -> tf.data.Dataset:
+    data = article_data(n_samples=8)
+    x = dict(data.inputs, x1=np.where(np.arange(8)[:, None] == 3, np.nan, data.inputs["x1"]))
+    return tf.data.Dataset.from_tensors((x, data.targets)).map(
+        lambda x, y: (
+            {m: tf.cast(v, tf.float32) for m, v in x.items()},
+            {h: tf.cast(v, tf.float32) for h, v in y.items()},
+        )
+    )
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_nan_inputs_or_a_non_finite_loss_stop_training_with_an_error(jit_compile):
+    with pytest.raises(FloatingPointError, match="loss became nan in epoch 1: the data holds NaN"):
+        train(
+            article_model(),
+            nan_dataset(),
+            "adam",
+            losses={"y1": "mse", "y2": "mse"},
+            epochs=5,
+            jit_compile=jit_compile,
+        )
+    with pytest.raises(FloatingPointError, match="loss became (nan|inf) in epoch"):
+        train(
+            article_model(seed=0),
+            make_dataset(article_data()),
+            keras.optimizers.SGD(1e30),
+            losses={"y1": "mse", "y2": "mse"},
+            epochs=5,
+            jit_compile=jit_compile,
+        )
+
+
+def test_xla_loop_gives_the_default_loop_losses():
+    data = synthetic("classification", n=200)
+    data = MultimodalData(
+        data.inputs, {"label": data.targets["label"], "y": data.targets["label"][:, None] * 1.0}
+    )
+    runs = {}
+    for jit in (False, True):
+        model = encoder_model({"label": (3, None), "y": (1, None)}, seed=2)
+        runs[jit] = train(
+            model,
+            make_dataset(data, batch_size=64, shuffle_seed=1),  # 4 batches, the last of 8
+            keras.optimizers.Adam(0.01),
+            losses={"label": "xent", "y": "half_squared_error"},
+            epochs=6,
+            metrics={"label": ["accuracy"]},
+            log_every=4,  # two XLA calls: 4 epochs, then 2
+            jit_compile=jit,
+        )
+    default, xla = runs[False], runs[True]
+    np.testing.assert_allclose(xla.loss, default.loss, rtol=1e-5)
+    for group in ("head_losses", "grad_norms", "metrics"):
+        for key, values in getattr(default, group).items():
+            np.testing.assert_allclose(getattr(xla, group)[key], values, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "error", "message"),
+    ("kwargs", "message"),
     [
-        ({"losses": {}}, ValueError, "losses must map at least one head"),
-        ({"losses": {"y3": "mse"}}, ValueError, r"losses names heads \['y3'\]"),
-        ({"losses": {"y1": "nonsense"}}, ValueError, r"losses\['y1'\] is not a Keras loss"),
-        ({"loss_weights": {"y1": -1.0}}, ValueError, r"loss_weights\['y1'\] must be a number >= 0"),
-        ({"metrics": {"y9": ["mae"]}}, ValueError, r"metrics names heads \['y9'\] without a loss"),
-        ({"epochs": 0}, ValueError, "epochs must be an int >= 1, got 0"),
-        ({"log_every": -1}, ValueError, "log_every must be an int >= 0, got -1"),
-        ({"dataset": [1, 2]}, TypeError, "dataset must be a tf.data.Dataset, got list"),
-        ({"dataset": "repeat"}, ValueError, "known, finite, non-zero number of batches"),
-        ({"dataset": "pairs"}, ValueError, r"dataset must yield \(inputs dict, targets dict\)"),
-        ({"dataset": "no_y2"}, ValueError, r"dataset targets lack the heads \['y2'\]"),
-        ({"dataset": "wrong_x"}, ValueError, r"dataset inputs are the modalities \['x1', 'x3'\]"),
+        ({"losses": {}}, "losses must be a non-empty dict, got {}"),
+        ({"losses": {"y3": "mse"}}, r"losses must name the heads \['y1', 'y2'\]: unknown \['y3'\]"),
+        ({"losses": {"y1": "nonsense"}}, r"losses\['y1'\] must be 'mse', 'half_squared_error'"),
+        ({"loss_weights": {"y1": -1.0}}, r"loss_weights\['y1'\] must be a finite number >= 0"),
+        ({"metrics": {"y9": ["mae"]}}, r"metrics must name the heads .* unknown \['y9'\]"),
+        ({"metrics": {"y1": ["nonsense"]}}, r"metrics\['y1'\]\[0\] must be a Keras metric"),
+        ({"optimizer": None}, "optimizer must be a Keras optimizer or its name, got None"),
+        ({"optimizer": "adamm"}, "optimizer must be a Keras optimizer or its name, got 'adamm'"),
+        ({"epochs": 0}, "epochs must be an int >= 1, got 0"),
+        ({"epochs": 2.0}, "epochs must be an int >= 1, got 2.0"),
+        ({"log_every": -1}, "log_every must be an int >= 0, got -1"),
+        ({"jit_compile": "yes"}, "jit_compile must be a bool, got 'yes'"),
+        ({"model": "model"}, "model must be a Keras model, got 'model'"),
+        ({"data": [1, 2]}, r"data must be a tf.data.Dataset, got \[1, 2\]"),
+        ({"data": "repeat"}, "known, finite, non-zero number of batches"),
+        ({"data": "pairs"}, r"data must yield \(inputs dict, targets dict\)"),
+        ({"data": "no_y2"}, r"data targets must hold every head with a loss: missing \['y2'\]"),
+        ({"data": "wrong_x"}, r"data inputs must name the modalities \['x1', 'x2'\]"),
+        ({"data": "wide_x2"}, r"modality 'x2' has shape \(None, 12\) in data, the model expects"),
     ],
 )
-def test_train_errors(kwargs, error, message):
+def test_train_errors(kwargs, message):
     data = article_data(n_samples=8)
     base = make_dataset(data)
+    wide = dict(data.inputs, x2=np.ones((8, 12)))
     datasets = {
         "repeat": base.repeat(),
         "pairs": tf.data.Dataset.from_tensors((data.inputs["x1"], data.targets["y1"])),
@@ -220,9 +359,11 @@ def test_train_errors(kwargs, error, message):
         "wrong_x": tf.data.Dataset.from_tensors(
             ({"x1": data.inputs["x1"], "x3": data.inputs["x2"]}, data.targets)
         ),
+        "wide_x2": make_dataset(MultimodalData(wide, data.targets), batch_size=4),
     }
-    args = {"dataset": base, "losses": {"y1": "mse", "y2": "mse"}, "epochs": 1} | kwargs
-    if isinstance(args["dataset"], str):
-        args["dataset"] = datasets[args["dataset"]]
-    with pytest.raises(error, match=message):
-        train(article_model(), args.pop("dataset"), args.pop("losses"), "sgd", **args)
+    args = {"model": article_model(), "data": base, "optimizer": "sgd"}
+    args |= {"losses": {"y1": "mse", "y2": "mse"}, "epochs": 1} | kwargs
+    if isinstance(args["data"], str):
+        args["data"] = datasets[args["data"]]
+    with pytest.raises(InvalidParameterError, match=message):
+        train(args.pop("model"), args.pop("data"), args.pop("optimizer"), **args)

@@ -11,36 +11,23 @@ from typing import Any
 
 import numpy as np
 
-
-def check_positive_int(name: str, value: Any) -> int:
-    """Return ``value`` as an int, or raise naming ``name`` if it is not an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
-    return int(value)
-
-
-def check_fraction(name: str, value: Any, *, low_open: bool, high_open: bool) -> float:
-    """Return ``value`` as a float, or raise naming ``name`` if it is outside the interval."""
-    interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a number in {interval}, got {type(value).__name__}")
-    value = float(value)
-    too_low = value <= 0 if low_open else value < 0
-    too_high = value >= 1 if high_open else value > 1
-    if too_low or too_high or not np.isfinite(value):
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return value
+from .._checks import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_instance,
+    check_int,
+    check_number,
+    check_rng,
+    check_seed,
+)
 
 
 def _as_array_dict(field: str, arrays: Any) -> dict[str, np.ndarray]:
-    if not isinstance(arrays, Mapping):
-        raise TypeError(f"{field} must be a dict of name -> array, got {type(arrays).__name__}")
+    check_instance(field, arrays, Mapping, "a dict of name -> array")
     result = {}
     for name, array in arrays.items():
-        if not isinstance(name, str):
-            raise TypeError(f"{field} keys must be str, got {type(name).__name__} {name!r}")
+        check_instance(f"{field} keys", name, str, "str")
         result[name] = np.asarray(array)
     return result
 
@@ -79,38 +66,40 @@ class MultimodalData:
         inputs = _as_array_dict("inputs", self.inputs)
         targets = _as_array_dict("targets", self.targets)
         if not inputs:
-            raise ValueError("inputs must hold at least one modality, got an empty dict")
+            raise InvalidParameterError("inputs must hold at least one modality, got an empty dict")
         first = next(iter(inputs))
         n = inputs[first].shape[0] if inputs[first].ndim else 0
         for field, arrays, min_ndim in (("inputs", inputs, 2), ("targets", targets, 1)):
             for name, array in arrays.items():
                 kind = "modality" if field == "inputs" else "target"
                 if array.ndim < min_ndim:
-                    raise ValueError(
+                    raise InvalidParameterError(
                         f"{field}: {kind} {name!r} must have at least {min_ndim} dimension(s) "
                         f"(batch first), got shape {array.shape}"
                     )
                 if array.shape[0] != n:
-                    raise ValueError(
+                    raise InvalidParameterError(
                         f"{field}: {kind} {name!r} has batch size {array.shape[0]}, but modality "
                         f"{first!r} has batch size {n}"
                     )
                 if array.dtype.kind not in "biuf":
-                    raise TypeError(
+                    raise InvalidParameterError(
                         f"{field}: {kind} {name!r} must be numeric, got dtype {array.dtype}"
                     )
                 if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-                    raise ValueError(f"{field}: {kind} {name!r} contains NaN or inf values")
+                    raise InvalidParameterError(
+                        f"{field}: {kind} {name!r} contains NaN or inf values"
+                    )
         mask = None if self.mask is None else _as_array_dict("mask", self.mask)
         if mask is not None:
             if set(mask) != set(inputs):
-                raise ValueError(
+                raise InvalidParameterError(
                     f"mask must have the same modalities as inputs {sorted(inputs)}, "
                     f"got {sorted(mask)}"
                 )
             for name, present in mask.items():
                 if present.dtype != np.bool_ or present.shape != (n,):
-                    raise ValueError(
+                    raise InvalidParameterError(
                         f"mask: modality {name!r} must be a bool array of shape ({n},), "
                         f"got dtype {present.dtype} shape {present.shape}"
                     )
@@ -138,11 +127,13 @@ class MultimodalData:
         [0, 5]
         """
         if isinstance(index, int | np.integer):
-            raise TypeError("index must be a slice, an index array or a bool mask, got an int")
+            raise InvalidParameterError(
+                "index must be a slice, an index array or a bool mask, got an int"
+            )
         if not isinstance(index, slice):
             index = np.asarray(index)
             if index.dtype.kind not in "biu" or index.ndim != 1:
-                raise TypeError(
+                raise InvalidParameterError(
                     f"index must be a 1-D int or bool array, got dtype {index.dtype} "
                     f"shape {index.shape}"
                 )
@@ -186,25 +177,24 @@ def train_test_split(
     >>> len(train), len(test)
     (1500, 500)
     """
-    if not isinstance(data, MultimodalData):
-        raise TypeError(f"data must be a MultimodalData, got {type(data).__name__}")
-    test_fraction = check_fraction("test_fraction", test_fraction, low_open=True, high_open=True)
+    check_instance("data", data, MultimodalData, "a MultimodalData")
+    test_fraction = check_number(
+        "test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True
+    )
+    seed = check_seed(seed)
     n = len(data)
     if n < 2:
-        raise ValueError(f"data must hold at least 2 samples to split, got {n}")
+        raise InvalidParameterError(f"data must hold at least 2 samples to split, got {n}")
     rng = np.random.default_rng(seed)
     if stratify is None:
         order = rng.permutation(n)
         n_test = min(max(round(test_fraction * n), 1), n - 1)
         test_index, train_index = order[:n_test], order[n_test:]
     else:
-        if stratify not in data.targets:
-            raise ValueError(
-                f"stratify must name a target, one of {sorted(data.targets)}, got {stratify!r}"
-            )
+        check_choice("stratify", stratify, sorted(data.targets))
         labels = data.targets[stratify]
         if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise ValueError(
+            raise InvalidParameterError(
                 f"stratify: target {stratify!r} must be 1-D integer labels, got dtype "
                 f"{labels.dtype} shape {labels.shape}"
             )
@@ -217,7 +207,7 @@ def train_test_split(
         test_index = rng.permutation(np.concatenate(test_parts))
         train_index = rng.permutation(np.concatenate(train_parts))
         if len(test_index) == 0 or len(train_index) == 0:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"test_fraction={test_fraction} leaves the train or test set empty when "
                 f"stratifying {n} samples by {stratify!r}"
             )
@@ -255,7 +245,9 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
     for i, data in enumerate((train, *others)):
         if not isinstance(data, MultimodalData):
             name = "train" if i == 0 else f"others[{i - 1}]"
-            raise TypeError(f"{name} must be a MultimodalData, got {type(data).__name__}")
+            raise InvalidParameterError(
+                f"{name} must be a MultimodalData, got {type(data).__name__}"
+            )
     mean = {m: x.mean(axis=0) for m, x in train.inputs.items()}
     std = {m: x.std(axis=0) for m, x in train.inputs.items()}
     std = {m: np.where(s > 0, s, 1).astype(s.dtype) for m, s in std.items()}
@@ -263,7 +255,7 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
         for m, x in data.inputs.items():
             if m not in mean or x.shape[1:] != mean[m].shape:
                 expected = "no such modality" if m not in mean else f"{mean[m].shape[0]} features"
-                raise ValueError(
+                raise InvalidParameterError(
                     f"others[{i}]: modality {m!r} has {x.shape[1]} features, train has {expected}"
                 )
     return tuple(
@@ -277,7 +269,7 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
 def batches(
     data: MultimodalData,
     batch_size: int,
-    seed: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
     drop_last: bool = False,
 ) -> Iterator[MultimodalData]:
     """Yield mini-batches of ``data``, one pass over the samples.
@@ -288,8 +280,9 @@ def batches(
         The samples to batch.
     batch_size : int
         Samples per batch (the last one may be smaller unless ``drop_last``).
-    seed : int or None, default 0
-        Seed of the shuffle; ``None`` keeps the original order.
+    seed : int, numpy.random.Generator or None, default 0
+        Seed of the shuffle (or the generator to draw it from, as ``numpy_nn.train`` does for
+        each epoch); ``None`` keeps the original order.
     drop_last : bool, default False
         Skip a final batch smaller than ``batch_size``.
 
@@ -304,11 +297,11 @@ def batches(
     >>> [len(b) for b in batches(article_data(n_samples=10), batch_size=4)]
     [4, 4, 2]
     """
-    if not isinstance(data, MultimodalData):
-        raise TypeError(f"data must be a MultimodalData, got {type(data).__name__}")
-    batch_size = check_positive_int("batch_size", batch_size)
+    check_instance("data", data, MultimodalData, "a MultimodalData")
+    batch_size = check_int("batch_size", batch_size, low=1)
+    drop_last = check_bool("drop_last", drop_last)
     n = len(data)
-    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    order = np.arange(n) if seed is None else check_rng("seed", seed).permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         yield data.subset(order[start : start + batch_size])

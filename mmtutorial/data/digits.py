@@ -11,6 +11,7 @@ from importlib.resources import files
 
 import numpy as np
 
+from .._checks import InvalidParameterError, check_choice, check_dtype
 from .core import MultimodalData
 
 VIEW_DIMS: dict[str, int] = {"pix": 240, "fou": 76, "kar": 64, "zer": 47, "mor": 6}
@@ -23,7 +24,7 @@ IMAGE_SHAPE = (16, 15)
 
 def load_digits(
     views: Sequence[str] = ("pix", "fou", "kar", "zer", "mor"),
-    dtype: type[np.floating] = np.float32,
+    dtype: np.dtype | str | type = np.float32,
 ) -> MultimodalData:
     """Load the UCI Multiple Features digits, offline, from the vendored file.
 
@@ -31,7 +32,7 @@ def load_digits(
     ----------
     views : sequence of str, default all five vendored views
         Which views to return as modalities, in this order; names from `VIEW_DIMS`.
-    dtype : floating dtype, default np.float32
+    dtype : float32 or float64, default float32 (a NumPy dtype or its name)
         Dtype of the returned inputs. Values are not rescaled: ``pix`` holds grey levels 0-6.
 
     Returns
@@ -52,14 +53,14 @@ def load_digits(
         views = (views,)
     views = tuple(views)
     if not views:
-        raise ValueError(f"views must name at least one view from {list(VIEW_DIMS)}, got ()")
-    for view in views:
-        if view not in VIEW_DIMS:
-            raise ValueError(f"views: unknown view {view!r}, valid views are {list(VIEW_DIMS)}")
+        raise InvalidParameterError(
+            f"views must name at least one view from {list(VIEW_DIMS)}, got ()"
+        )
+    for i, view in enumerate(views):
+        check_choice(f"views[{i}]", view, VIEW_DIMS)
     if len(set(views)) != len(views):
-        raise ValueError(f"views must not repeat a view, got {views}")
-    if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"dtype must be a floating dtype, got {np.dtype(dtype)}")
+        raise InvalidParameterError(f"views must not repeat a view, got {views}")
+    dtype = check_dtype("dtype", dtype)
     with files(__package__).joinpath("mfeat.npz").open("rb") as handle, np.load(handle) as npz:
         inputs = {view: npz[view].astype(dtype) for view in views}
         digit = npz["digit"].astype(np.int64)

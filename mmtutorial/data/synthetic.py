@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-from .core import MultimodalData, check_fraction, check_positive_int
+from .._checks import (
+    InvalidParameterError,
+    check_choice,
+    check_dims,
+    check_int,
+    check_mapping,
+    check_number,
+    check_seed,
+)
+from .core import MultimodalData
 
 TASKS = ("regression", "classification")
 NONLINEARITIES = ("linear", "tanh")
@@ -43,9 +52,9 @@ def article_data(n_samples: int = 100, dim: int = 10, seed: int = 0) -> Multimod
     >>> data.inputs["x1"].shape, sorted(data.targets)
     ((100, 10), ['y1', 'y2'])
     """
-    n_samples = check_positive_int("n_samples", n_samples)
-    dim = check_positive_int("dim", dim)
-    rng = np.random.default_rng(seed)
+    n_samples = check_int("n_samples", n_samples, low=1)
+    dim = check_int("dim", dim, low=1)
+    rng = np.random.default_rng(check_seed(seed))
     x1, x2, y1, y2 = (rng.random((n_samples, dim)) for _ in range(4))
     return MultimodalData({"x1": x1, "x2": x2}, {"y1": y1, "y2": y2})
 
@@ -53,20 +62,12 @@ def article_data(n_samples: int = 100, dim: int = 10, seed: int = 0) -> Multimod
 def _check_weights(informativeness: Any, modalities: list[str]) -> dict[str, float]:
     if informativeness is None:
         return dict.fromkeys(modalities, 1.0)
-    if not isinstance(informativeness, Mapping):
-        raise TypeError(
-            f"informativeness must be a dict modality -> weight, got {type(informativeness)}"
-        )
-    unknown = sorted(set(informativeness) - set(modalities))
-    if unknown:
-        raise ValueError(
-            f"informativeness names unknown modalities {unknown}; modalities are {modalities}"
-        )
+    informativeness = check_mapping(
+        "informativeness", informativeness, keys=modalities, what="modalities", exact=False
+    )
     weights = dict.fromkeys(modalities, 1.0)
     for name, weight in informativeness.items():
-        weights[name] = check_fraction(
-            f"informativeness[{name!r}]", weight, low_open=False, high_open=False
-        )
+        weights[name] = check_number(f"informativeness[{name!r}]", weight, low=0, high=1)
     return weights
 
 
@@ -165,38 +166,27 @@ def make_synthetic(
     >>> data.inputs["a"].shape, data.targets["label"].dtype
     ((500, 10), dtype('int64'))
     """
-    n_samples = check_positive_int("n_samples", n_samples)
+    n_samples = check_int("n_samples", n_samples, low=1)
     if modality_dims is None:
         modality_dims = {"a": 10, "b": 10}
-    if not isinstance(modality_dims, Mapping):
-        raise TypeError(f"modality_dims must be a dict name -> int, got {type(modality_dims)}")
-    if not modality_dims:
-        raise ValueError("modality_dims must name at least one modality, got an empty dict")
-    dims = {
-        name: check_positive_int(f"modality_dims[{name!r}]", d) for name, d in modality_dims.items()
-    }
+    dims = check_dims("modality_dims", modality_dims)
     modalities = list(dims)
-    shared_dim = check_positive_int("shared_dim", shared_dim)
-    private_dim = check_positive_int("private_dim", private_dim)
+    shared_dim = check_int("shared_dim", shared_dim, low=1)
+    private_dim = check_int("private_dim", private_dim, low=1)
     weights = _check_weights(informativeness, modalities)
-    for name, value in (("shared_weight", shared_weight), ("noise", noise)):
-        is_number = isinstance(value, int | float | np.number) and not isinstance(value, bool)
-        if not (is_number and np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    missing_fraction = check_fraction(
-        "missing_fraction", missing_fraction, low_open=False, high_open=True
+    shared_weight = check_number("shared_weight", shared_weight, low=0)
+    noise = check_number("noise", noise, low=0)
+    missing_fraction = check_number(
+        "missing_fraction", missing_fraction, low=0, high=1, high_open=True
     )
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
-    n_classes = check_positive_int("n_classes", n_classes)
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-    target_dim = check_positive_int("target_dim", target_dim)
+    check_choice("task", task, TASKS)
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    n_classes = check_int("n_classes", n_classes, low=2)
+    seed = check_seed(seed)
+    target_dim = check_int("target_dim", target_dim, low=1)
     scale = np.sqrt(shared_weight**2 + sum(w**2 for w in weights.values()))
     if scale == 0:
-        raise ValueError(
+        raise InvalidParameterError(
             "shared_weight and every informativeness weight are 0: the target would be pure noise"
         )
 

@@ -6,7 +6,7 @@ article's network generalised to k modalities and m heads, every backward writte
 
 from .layers import Concat, Dense, ReLU
 from .loop import train
-from .losses import MSELoss, SoftmaxCrossEntropy
+from .losses import HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy
 from .network import MultimodalNet, article_network
 from .optim import SGD, Adam
 
@@ -15,7 +15,8 @@ __all__ = [
     "Adam",
     "Concat",
     "Dense",
-    "MSELoss",
+    "HalfSquaredError",
+    "MeanSquaredError",
     "MultimodalNet",
     "ReLU",
     "SoftmaxCrossEntropy",

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import check_float_dtype, check_positive_int
+from .._checks import (
+    InvalidParameterError,
+    check_choice,
+    check_dtype,
+    check_instance,
+    check_int,
+    check_shape,
+)
 
 _INITS = ("he", "glorot")
 
@@ -57,15 +64,12 @@ class Dense:
         name: str = "dense",
         dtype: np.dtype | type = np.float64,
     ) -> None:
-        self.in_features = check_positive_int(in_features, "in_features")
-        self.out_features = check_positive_int(out_features, "out_features")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        if init not in _INITS:
-            raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+        self.in_features = check_int("in_features", in_features, low=1)
+        self.out_features = check_int("out_features", out_features, low=1)
+        check_instance("rng", rng, np.random.Generator, "a numpy.random.Generator")
+        self.init = check_choice("init", init, _INITS)
         self.name = name
-        self.init = init
-        self.dtype = check_float_dtype(dtype)
+        self.dtype = check_dtype("dtype", dtype)
         fan = in_features if init == "he" else in_features + out_features
         limit = np.sqrt(6.0 / fan)
         weights = rng.uniform(-limit, limit, size=(in_features, out_features))
@@ -78,17 +82,14 @@ class Dense:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``x @ W + b`` for ``x`` of shape ``(batch, in_features)``."""
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"layer {self.name!r}: x must have shape (batch, {self.in_features}), got {x.shape}"
-            )
-        self._x = x
+        self._x = x = check_shape(f"layer {self.name!r}: x", x, (None, self.in_features))
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Take ``dL/dy`` ``(batch, out_features)``, fill ``grads`` and return ``dL/dx``."""
         if self._x is None:
             raise RuntimeError(f"layer {self.name!r}: call forward before backward")
+        check_shape(f"layer {self.name!r}: dy", dy, (self._x.shape[0], self.out_features))
         self.grads["W"][...] = self._x.T @ dy  # dL/dW = x^T δ
         self.grads["b"][...] = dy.sum(axis=0)  # dL/db = Σ_batch δ
         return dy @ self.params["W"].T  # dL/dx = δ W^T
@@ -121,6 +122,7 @@ class ReLU:
         """Return ``dL/dx`` given ``dL/dy``."""
         if self.mask is None:
             raise RuntimeError("ReLU: call forward before backward")
+        check_shape("ReLU: dy", dy, self.mask.shape)
         return dy * self.mask  # dL/dx = dL/dy ⊙ 1[x > 0]
 
 
@@ -141,20 +143,25 @@ class Concat:
 
     def __init__(self) -> None:
         self._widths: list[int] | None = None
+        self._batch = 0
 
     def forward(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         """Return the concatenation of ``xs`` along axis 1."""
         if len(xs) == 0:
-            raise ValueError("xs must contain at least one array, got an empty list")
-        batches = {x.shape[0] for x in xs}
-        if len(batches) != 1:
-            raise ValueError(f"xs must share one batch size, got {[x.shape for x in xs]}")
-        self._widths = [x.shape[1] for x in xs]
+            raise InvalidParameterError("xs must contain at least one array, got an empty list")
+        shapes = [np.shape(x) for x in xs]
+        if any(len(shape) != 2 for shape in shapes) or len({s[0] for s in shapes}) != 1:
+            raise InvalidParameterError(
+                f"xs must be (batch, d_i) arrays of one batch size, got shapes {shapes}"
+            )
+        self._widths = [shape[1] for shape in shapes]
+        self._batch = shapes[0][0]
         return np.concatenate(xs, axis=1)
 
     def backward(self, dy: np.ndarray) -> list[np.ndarray]:
         """Split ``dL/dy`` into the gradients of the inputs, in order."""
         if self._widths is None:
             raise RuntimeError("Concat: call forward before backward")
+        check_shape("Concat: dy", dy, (self._batch, sum(self._widths)))
         cuts = np.cumsum(self._widths)[:-1]
         return np.split(dy, cuts, axis=1)  # dL/dx_i = the columns of δ that x_i filled

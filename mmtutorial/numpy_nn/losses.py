@@ -1,32 +1,43 @@
-"""Loss functions with a hand-written backward: MSE (the article's) and softmax cross-entropy.
+"""Loss functions with a hand-written backward: the article's half squared error, Keras's mean
+squared error and softmax cross-entropy. Used by chapters 3a and 3b and by ``MultimodalNet``.
 
-Used by chapter 3b and by :class:`~mmtutorial.numpy_nn.MultimodalNet`; both average over the batch.
+All three average over the batch. Their names in ``MultimodalNet(losses=...)``:
+``"half_squared_error"``, ``"mse"`` (the same meaning as in Keras) and ``"xent"``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_labels
+from .._checks import InvalidParameterError, check_labels, check_shape
 
 
-class MSELoss:
+def _check_pair(y_pred: np.ndarray, y_true: np.ndarray) -> None:
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim != 2 or y_pred.shape[0] == 0:
+        raise InvalidParameterError(
+            f"y_pred must have shape (batch, k) with batch >= 1, got {y_pred.shape}"
+        )
+    check_shape("y_true", y_true, y_pred.shape)
+
+
+class HalfSquaredError:
     r"""Half squared error, as the article writes it, averaged over the batch.
 
     .. math:: L = \frac{1}{N}\sum_{n=1}^{N} \tfrac12 \lVert y_n - \hat y_n \rVert^2
 
     summed over the ``k`` features of each sample, averaged over the ``N`` samples, so
-    ``dL/dy = (y - ŷ) / N``. TensorFlow's ``reduce_mean(square(y - ŷ))`` (the article's code, and
-    Keras ``"mse"``) also divides by ``k`` and has no ½: it equals ``2 L / k``. The two have the
-    same minimiser; their gradients differ by the constant factor ``2 / k``, which an SGD learning
-    rate absorbs (Adam is almost invariant to it).
+    ``dL/dy = (y - ŷ) / N``. :class:`MeanSquaredError` (Keras ``"mse"``, the article's
+    ``reduce_mean(square(y - ŷ))``) also divides by ``k`` and has no ½: it equals ``2 L / k``.
+    The two have the same minimiser; their gradients differ by the constant factor ``2 / k``,
+    which an SGD learning rate absorbs (Adam is almost invariant to it).
 
     Examples
     --------
-    >>> mse = MSELoss()
-    >>> float(mse.forward(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))  # ½ (1 + 4)
+    >>> loss = HalfSquaredError()
+    >>> float(loss.forward(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))  # ½ (1 + 4)
     2.5
-    >>> mse.backward()
+    >>> loss.backward()
     array([[1., 2.]])
     """
 
@@ -35,18 +46,47 @@ class MSELoss:
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """Return the loss for predictions and targets of the same shape ``(batch, k)``."""
-        if y_pred.shape != np.shape(y_true):
-            raise ValueError(
-                f"y_true must have the shape of y_pred {y_pred.shape}, got {np.shape(y_true)}"
-            )
+        _check_pair(y_pred, y_true)
         self._diff = y_pred - y_true
         return float(0.5 * np.sum(self._diff**2) / y_pred.shape[0])
 
     def backward(self) -> np.ndarray:
         """Return ``dL/dy_pred``, shape ``(batch, k)``."""
         if self._diff is None:
-            raise RuntimeError("MSELoss: call forward before backward")
+            raise RuntimeError("HalfSquaredError: call forward before backward")
         return self._diff / self._diff.shape[0]  # dL/dy = (y - ŷ) / N
+
+
+class MeanSquaredError:
+    r"""Mean squared error as Keras computes it: the mean over the features and the batch.
+
+    .. math:: L = \frac{1}{N k}\sum_{n=1}^{N} \lVert y_n - \hat y_n \rVert^2
+
+    so ``dL/dy = 2 (y - ŷ) / (N k)``: ``2 / k`` times :class:`HalfSquaredError`.
+
+    Examples
+    --------
+    >>> loss = MeanSquaredError()
+    >>> float(loss.forward(np.array([[1.0, 2.0, 0.0, 0.0]]), np.zeros((1, 4))))  # (1 + 4) / 4
+    1.25
+    >>> loss.backward()  # 2 (y - ŷ) / 4
+    array([[0.5, 1. , 0. , 0. ]])
+    """
+
+    def __init__(self) -> None:
+        self._diff: np.ndarray | None = None
+
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """Return the loss for predictions and targets of the same shape ``(batch, k)``."""
+        _check_pair(y_pred, y_true)
+        self._diff = y_pred - y_true
+        return float(np.mean(self._diff**2))
+
+    def backward(self) -> np.ndarray:
+        """Return ``dL/dy_pred``, shape ``(batch, k)``."""
+        if self._diff is None:
+            raise RuntimeError("MeanSquaredError: call forward before backward")
+        return 2 * self._diff / self._diff.size  # dL/dy = 2 (y - ŷ) / (N k)
 
 
 class SoftmaxCrossEntropy:
@@ -55,7 +95,8 @@ class SoftmaxCrossEntropy:
     .. math:: L = -\frac{1}{N}\sum_n \log \operatorname{softmax}(z_n)_{c_n}
 
     computed stably as ``logsumexp(z) - z_c`` after subtracting each row's maximum, so large
-    logits never overflow. The gradient is the famous ``(softmax(z) - onehot(c)) / N``.
+    logits never overflow. The gradient is the famous ``(softmax(z) - onehot(c)) / N``. It needs
+    at least two classes: with one, the loss is 0 whatever the logits, and nothing is learnt.
 
     Examples
     --------
@@ -72,9 +113,13 @@ class SoftmaxCrossEntropy:
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """Return the mean cross-entropy of ``logits`` ``(batch, classes)`` and ``labels``."""
-        if logits.ndim != 2:
-            raise ValueError(f"logits must have shape (batch, classes), got {logits.shape}")
-        labels = check_labels(labels, logits.shape[0], logits.shape[1])
+        logits = np.asarray(logits)
+        if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] < 2:
+            raise InvalidParameterError(
+                "logits must have shape (batch, classes) with batch >= 1 and classes >= 2, "
+                f"got {logits.shape}"
+            )
+        labels = check_labels("labels", labels, logits.shape[0], logits.shape[1])
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         log_probs = shifted - log_norm
@@ -85,7 +130,7 @@ class SoftmaxCrossEntropy:
 
     def backward(self) -> np.ndarray:
         """Return ``dL/dlogits``, shape ``(batch, classes)``."""
-        if self._probs is None or self._labels is None:
+        if self._probs is None:  # set together with _labels
             raise RuntimeError("SoftmaxCrossEntropy: call forward before backward")
         grad = self._probs.copy()
         grad[np.arange(len(self._labels)), self._labels] -= 1.0

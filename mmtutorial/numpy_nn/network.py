@@ -11,18 +11,29 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._validation import (
+from .._checks import (
+    InvalidParameterError,
+    check_choice,
     check_dims,
-    check_float_dtype,
+    check_dtype,
+    check_finite,
     check_inputs,
+    check_int,
     check_keys,
-    check_positive_int,
-    check_targets,
+    check_labels,
+    check_mapping,
+    check_number,
+    check_rng,
+    check_shape,
 )
 from .layers import Concat, Dense, ReLU
-from .losses import MSELoss, SoftmaxCrossEntropy
+from .losses import HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy
 
-LOSSES = {"mse": MSELoss, "xent": SoftmaxCrossEntropy}
+LOSSES = {
+    "half_squared_error": HalfSquaredError,
+    "mse": MeanSquaredError,
+    "xent": SoftmaxCrossEntropy,
+}
 
 
 class MultimodalNet:
@@ -40,13 +51,15 @@ class MultimodalNet:
         Output width of each head (the number of classes for an ``"xent"`` head).
     encoder_units : int, dict[str, int] or None
         Width of each modality's encoder; ``None`` concatenates the raw inputs (the article).
-    hidden_units : int
+    shared_units : int
         Width of the shared layer.
     head_activation : {"relu", None}
-        Activation of the regression (``"mse"``) heads; the article uses ReLU. Classification
-        (``"xent"``) heads always output logits, since the softmax lives in the loss.
-    losses : dict[str, {"mse", "xent"}], optional
-        Loss of each head; heads not named use ``"mse"``.
+        Activation of the regression heads; the article uses ReLU. Classification (``"xent"``)
+        heads always output logits, since the softmax lives in the loss.
+    losses : dict[str, {"half_squared_error", "mse", "xent"}], optional
+        Loss of each head (see ``losses.py``); heads not named use ``"half_squared_error"``,
+        the article's batch mean of ``½‖y − ŷ‖²``. ``"mse"`` is Keras's mean squared error, and
+        ``"xent"`` softmax cross-entropy on integer labels (at least two classes).
     loss_weights : dict[str, float], optional
         Weight of each head's loss; heads not named weigh 1.
     init : {"he", "glorot"}
@@ -54,6 +67,7 @@ class MultimodalNet:
     seed : int or numpy.random.Generator
         Source of the initial weights.
     dtype : float32 or float64
+        A NumPy dtype or its name.
 
     Notes
     -----
@@ -69,7 +83,7 @@ class MultimodalNet:
 
     Examples
     --------
-    >>> net = MultimodalNet({"a": 3, "b": 2}, {"y": 1}, hidden_units=4, seed=0)
+    >>> net = MultimodalNet({"a": 3, "b": 2}, {"y": 1}, shared_units=4, seed=0)
     >>> x = {"a": np.ones((5, 3)), "b": np.zeros((5, 2))}
     >>> total, per_head = net.loss(x, {"y": np.ones((5, 1))})
     >>> net.backward()
@@ -77,6 +91,8 @@ class MultimodalNet:
     ['head_y/W', 'head_y/b', 'shared/W', 'shared/b']
     >>> net.input_gradients()["a"].shape
     (5, 3)
+    >>> net.copy(dtype="float32").parameters()["shared/W"].dtype
+    dtype('float32')
     """
 
     def __init__(
@@ -85,64 +101,110 @@ class MultimodalNet:
         head_dims: Mapping[str, int],
         *,
         encoder_units: int | Mapping[str, int] | None = None,
-        hidden_units: int = 20,
+        shared_units: int = 20,
         head_activation: str | None = "relu",
         losses: Mapping[str, str] | None = None,
         loss_weights: Mapping[str, float] | None = None,
         init: str = "he",
         seed: int | np.random.Generator = 0,
-        dtype: np.dtype | type = np.float64,
+        dtype: np.dtype | str | type = np.float64,
     ) -> None:
-        self.modality_dims = check_dims(modality_dims, "modality_dims")
-        self.head_dims = check_dims(head_dims, "head_dims")
+        self.modality_dims = check_dims("modality_dims", modality_dims)
+        self.head_dims = check_dims("head_dims", head_dims)
         self.modalities = list(self.modality_dims)
         self.heads = list(self.head_dims)
-        self.hidden_units = check_positive_int(hidden_units, "hidden_units")
-        self.dtype = check_float_dtype(dtype)
-        if head_activation not in ("relu", None):
-            raise ValueError(f"head_activation must be 'relu' or None, got {head_activation!r}")
-        self.head_activation = head_activation
+        self.shared_units = check_int("shared_units", shared_units, low=1)
+        self.dtype = check_dtype("dtype", dtype)
+        self.head_activation = check_choice("head_activation", head_activation, ("relu", None))
         self.losses = self._check_losses(losses)
         self.loss_weights = self._check_loss_weights(loss_weights)
         if isinstance(encoder_units, Mapping):
-            check_keys(encoder_units, self.modalities, "encoder_units", "modalities", exact=True)
+            check_keys(
+                "encoder_units", encoder_units, self.modalities, what="modalities", exact=True
+            )
             encoder_units = {m: encoder_units[m] for m in self.modalities}
         elif encoder_units is not None:
             encoder_units = dict.fromkeys(self.modalities, encoder_units)
+        if encoder_units is not None:
+            encoder_units = {
+                m: check_int(f"encoder_units[{m!r}]", units, low=1)
+                for m, units in encoder_units.items()
+            }
         self.encoder_units = encoder_units
         self._config = dict(
             modality_dims=self.modality_dims,
             head_dims=self.head_dims,
             encoder_units=encoder_units,
-            hidden_units=self.hidden_units,
+            shared_units=self.shared_units,
             head_activation=head_activation,
             losses=self.losses,
             loss_weights=self.loss_weights,
             init=init,
             dtype=self.dtype.name,
         )
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self._build(rng, init)
+        self._build(check_rng("seed", seed), init)
+        self._forget_batch()
+
+    def _forget_batch(self) -> None:
+        """Drop everything computed from a batch, so no result of an older batch is returned."""
         self._cache: dict | None = None
         self._input_grads: dict[str, np.ndarray] = {}
         self._fusion_grads: dict[str, np.ndarray] = {}
         self.head_grads_at_shared: dict[str, np.ndarray] = {}
 
     def _check_losses(self, losses: Mapping[str, str] | None) -> dict[str, str]:
-        losses = dict(losses or {})
-        check_keys(losses, self.heads, "losses", "heads", exact=False)
+        losses = check_mapping(
+            "losses", losses or {}, keys=self.heads, what="heads", exact=False, allow_empty=True
+        )
         for head, kind in losses.items():
-            if kind not in LOSSES:
-                raise ValueError(f"losses[{head!r}] must be one of {sorted(LOSSES)}, got {kind!r}")
-        return {h: losses.get(h, "mse") for h in self.heads}
+            check_choice(f"losses[{head!r}]", kind, sorted(LOSSES))
+            if kind == "xent" and self.head_dims[head] < 2:
+                raise InvalidParameterError(
+                    f"head {head!r} has the loss 'xent', which needs head_dims[{head!r}] >= 2 "
+                    f"classes, got {self.head_dims[head]} (one class: the loss is always 0)"
+                )
+        return {h: losses.get(h, "half_squared_error") for h in self.heads}
 
     def _check_loss_weights(self, weights: Mapping[str, float] | None) -> dict[str, float]:
-        weights = dict(weights or {})
-        check_keys(weights, self.heads, "loss_weights", "heads", exact=False)
-        for head, w in weights.items():
-            if not isinstance(w, int | float | np.number) or not np.isfinite(w) or w < 0:
-                raise ValueError(f"loss_weights[{head!r}] must be a finite number >= 0, got {w!r}")
-        return {h: float(weights.get(h, 1.0)) for h in self.heads}
+        weights = check_mapping(
+            "loss_weights",
+            weights or {},
+            keys=self.heads,
+            what="heads",
+            exact=False,
+            allow_empty=True,
+        )
+        return {
+            h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in self.heads
+        }
+
+    def copy(self, **overrides: object) -> MultimodalNet:
+        """Return a new network with the same weights and ``get_config()`` updated by ``overrides``.
+
+        The weights are copied (cast to the new ``dtype``), so training the copy leaves this
+        network as it is. Overrides may change anything that keeps every weight's shape
+        (``loss_weights``, ``losses``, ``head_activation``, ``dtype``); others fail.
+
+        Examples
+        --------
+        >>> net = MultimodalNet({"a": 3}, {"y": 2}, shared_units=4, seed=0)
+        >>> twin = net.copy(loss_weights={"y": 0.5})
+        >>> bool(np.array_equal(twin.parameters()["shared/W"], net.parameters()["shared/W"]))
+        True
+        """
+        config = self.get_config()
+        check_keys("copy overrides", overrides, config, what="get_config() keys", exact=False)
+        twin = MultimodalNet(**(config | overrides))
+        for name, value in self.parameters().items():
+            target = twin.parameters().get(name)
+            if target is None or target.shape != value.shape:
+                shape = None if target is None else target.shape
+                raise InvalidParameterError(
+                    f"copy overrides {sorted(overrides)} must keep every weight's shape: "
+                    f"{name!r} is {value.shape} here, {shape} in the copy"
+                )
+            target[...] = value
+        return twin
 
     def _build(self, rng: np.random.Generator, init: str) -> None:
         kw = dict(rng=rng, init=init, dtype=self.dtype)
@@ -153,22 +215,22 @@ class MultimodalNet:
             if self.encoder_units is None:
                 fused += self.modality_dims[m]
                 continue
-            units = check_positive_int(self.encoder_units[m], f"encoder_units[{m!r}]")
+            units = self.encoder_units[m]
             self.layers[f"encoder_{m}"] = Dense(
                 self.modality_dims[m], units, name=f"encoder_{m}", **kw
             )
             self.encoder_relus[m] = ReLU()
             fused += units
         self.fusion = Concat()
-        self.layers["shared"] = Dense(fused, self.hidden_units, name="shared", **kw)
+        self.layers["shared"] = Dense(fused, self.shared_units, name="shared", **kw)
         self.shared_relu = ReLU()
         self.head_relus: dict[str, ReLU | None] = {}
-        self.loss_fns: dict[str, MSELoss | SoftmaxCrossEntropy] = {}
+        self.loss_fns: dict[str, HalfSquaredError | MeanSquaredError | SoftmaxCrossEntropy] = {}
         for h in self.heads:
             self.layers[f"head_{h}"] = Dense(
-                self.hidden_units, self.head_dims[h], name=f"head_{h}", **kw
+                self.shared_units, self.head_dims[h], name=f"head_{h}", **kw
             )
-            relu = self.losses[h] == "mse" and self.head_activation == "relu"
+            relu = self.losses[h] != "xent" and self.head_activation == "relu"
             self.head_relus[h] = ReLU() if relu else None
             self.loss_fns[h] = LOSSES[self.losses[h]]()
 
@@ -182,11 +244,13 @@ class MultimodalNet:
 
     def gradients(self) -> dict[str, np.ndarray]:
         """Return the gradients filled by :meth:`backward`, keyed like :meth:`parameters`."""
+        self._after_backward(self.head_grads_at_shared)
         return {f"{n}/{k}": v for n, layer in self.layers.items() for k, v in layer.grads.items()}
 
     def forward(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Return each head's output ``(batch, head_dims[h])`` (logits for ``"xent"`` heads)."""
-        x = check_inputs(inputs, self.modality_dims, self.dtype)
+        self._forget_batch()
+        x = check_inputs("inputs", inputs, self.modality_dims, self.dtype)
         encoded = []
         for m in self.modalities:
             if self.encoder_units is None:
@@ -209,11 +273,24 @@ class MultimodalNet:
     ) -> tuple[float, dict[str, float]]:
         """Run forward and return ``(Σ_h loss_weights[h] · L_h, {h: L_h})``; ready for backward."""
         outputs = self.forward(inputs)
-        y = check_targets(targets, self.head_dims, self.losses, self._cache["batch"], self.dtype)
+        y = self._check_targets(targets, self._cache["batch"])
         per_head = {h: self.loss_fns[h].forward(outputs[h], y[h]) for h in self.heads}
         total = sum(self.loss_weights[h] * per_head[h] for h in self.heads)
         self._cache["losses"] = True
         return float(total), per_head
+
+    def _check_targets(self, targets: object, batch: int) -> dict[str, np.ndarray]:
+        """Return ``targets`` per head: labels ``(batch,)`` for ``"xent"``, else ``(batch, k)``."""
+        targets = check_mapping("targets", targets, keys=self.heads, what="heads")
+        checked = {}
+        for h, width in self.head_dims.items():
+            name = f"targets[{h!r}]"
+            if self.losses[h] == "xent":
+                checked[h] = check_labels(name, targets[h], batch, width)
+            else:
+                y = check_finite(name, check_shape(name, targets[h], (batch, width)))
+                checked[h] = y.astype(self.dtype, copy=False)
+        return checked
 
     def backward(self) -> None:
         """Backpropagate the last :meth:`loss`; fill every gradient (see the class Notes)."""
@@ -239,7 +316,7 @@ class MultimodalNet:
 
     def _after_backward(self, what: dict) -> dict[str, np.ndarray]:
         if not what:
-            raise RuntimeError("call loss(...) and backward() first")
+            raise RuntimeError("call loss(...) and backward() first (again after each forward)")
         return dict(what)
 
     def input_gradients(self) -> dict[str, np.ndarray]:
@@ -251,7 +328,7 @@ class MultimodalNet:
         return self._after_backward(self._fusion_grads)
 
     def head_gradients_at_shared(self) -> dict[str, np.ndarray]:
-        """Return ``{head: w_h · dL_h/dh}`` at the shared output ``h``, each ``(batch, hidden)``."""
+        """Return ``{head: w_h · dL_h/dh}`` at the shared output ``h``, each ``(batch, shared)``."""
         return self._after_backward(self.head_grads_at_shared)
 
     def shared_gradient(self) -> np.ndarray:
@@ -281,7 +358,9 @@ class MultimodalNet:
         return outputs
 
 
-def article_network(seed: int = 0, dtype: np.dtype | type = np.float64) -> MultimodalNet:
+def article_network(
+    seed: int | np.random.Generator = 0, dtype: np.dtype | str | type = np.float64
+) -> MultimodalNet:
     """Build the article's network: ``x1, x2`` (10 each) → concat → 20 ReLU → ``y1, y2`` (10 ReLU).
 
     Each head has the article's loss ``½‖y − ŷ‖²`` (averaged over the batch); the total is their
@@ -298,8 +377,9 @@ def article_network(seed: int = 0, dtype: np.dtype | type = np.float64) -> Multi
     return MultimodalNet(
         {"x1": 10, "x2": 10},
         {"y1": 10, "y2": 10},
-        hidden_units=20,
+        shared_units=20,
         head_activation="relu",
+        losses={"y1": "half_squared_error", "y2": "half_squared_error"},
         init="glorot",
         seed=seed,
         dtype=dtype,

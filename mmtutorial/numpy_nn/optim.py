@@ -1,6 +1,7 @@
 """Optimisers written out: plain SGD (the article's update rule) and Adam with bias correction.
 
-Used by chapter 3b. Both update named parameter arrays *in place* and keep their state by name.
+Used by chapter 3b. Both update named parameter arrays *in place* and keep their state by name;
+a NaN or inf gradient is refused before any parameter changes.
 """
 
 from __future__ import annotations
@@ -9,29 +10,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-
-def _check_rate(value: float, name: str, *, low: float = 0.0, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    upper_ok = high is None or value < high
-    if not np.isfinite(value) or value <= low or not upper_ok:
-        bound = f"in ({low}, {high})" if high is not None else f"> {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
+from .._checks import check_finite, check_mapping, check_number, check_shape
 
 
 def _check_pairs(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-    if set(params) != set(grads):
-        raise ValueError(
-            f"grads must name the same parameters as params: params has {sorted(params)}, "
-            f"grads has {sorted(grads)}"
-        )
+    """Fail unless ``grads`` has the names and shapes of ``params`` and only finite values."""
+    params = check_mapping("params", params)
+    grads = check_mapping("grads", grads, keys=params, what="parameters of params")
     for name, value in params.items():
-        if np.shape(grads[name]) != value.shape:
-            raise ValueError(
-                f"grads[{name!r}] must have shape {value.shape}, got {np.shape(grads[name])}"
-            )
+        check_shape(f"grads[{name!r}]", grads[name], value.shape)
+        check_finite(f"grads[{name!r}]", grads[name])
 
 
 class SGD:
@@ -51,7 +39,7 @@ class SGD:
     """
 
     def __init__(self, lr: float = 0.01) -> None:
-        self.lr = _check_rate(lr, "lr")
+        self.lr = check_number("lr", lr, low=0, low_open=True)
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         """Update every array in ``params`` in place with its gradient in ``grads``."""
@@ -96,10 +84,10 @@ class Adam:
     def __init__(
         self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
     ) -> None:
-        self.lr = _check_rate(lr, "lr")
-        self.beta1 = _check_rate(beta1, "beta1", high=1.0)
-        self.beta2 = _check_rate(beta2, "beta2", high=1.0)
-        self.eps = _check_rate(eps, "eps")
+        self.lr = check_number("lr", lr, low=0, low_open=True)
+        self.beta1 = check_number("beta1", beta1, low=0, high=1, low_open=True, high_open=True)
+        self.beta2 = check_number("beta2", beta2, low=0, high=1, low_open=True, high_open=True)
+        self.eps = check_number("eps", eps, low=0, low_open=True)
         self.t = 0
         self.state: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 

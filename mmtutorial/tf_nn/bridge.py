@@ -11,33 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from mmtutorial.repro import import_tensorflow
+from mmtutorial._checks import InvalidParameterError, check_mapping
 
-tf = import_tensorflow()
+from ._tf import keras, tf
+from .losses import get_loss
 
-import keras  # noqa: E402
-
-__all__ = ["copy_numpy_weights", "gradients_numpy_vs_tf", "half_squared_error", "tf_gradients"]
+__all__ = ["copy_numpy_weights", "gradients_numpy_vs_tf", "tf_gradients"]
 
 _NUMPY_NAMES = {"kernel": "W", "bias": "b"}
-
-
-@keras.saving.register_keras_serializable(package="mmtutorial")
-def half_squared_error(y_true: Any, y_pred: Any) -> Any:
-    """Per-sample ``½‖y − ŷ‖²`` summed over features: the article's ``L_i``, shape ``(batch,)``.
-
-    Its batch mean is :class:`mmtutorial.numpy_nn.MSELoss`. Keras ``"mse"`` is instead the mean
-    over features without the ½, i.e. ``2 L / k`` for ``k`` features.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> half_squared_error(np.zeros((1, 2)), np.array([[1.0, 2.0]])).numpy()
-    array([2.5])
-    """
-    y_pred = tf.convert_to_tensor(y_pred)
-    y_true = tf.cast(y_true, y_pred.dtype)
-    return 0.5 * tf.reduce_sum(tf.square(y_pred - y_true), axis=-1)
 
 
 def _numpy_name(variable: Any) -> str:
@@ -54,7 +35,7 @@ def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
         Source of the weights (``np_net.parameters()``).
     tf_model : keras.Model
         Target with Dense layers of the same names and shapes (e.g. from
-        :func:`mmtutorial.tf_models.build_multimodal_model`) and no other trainable weights.
+        :func:`~mmtutorial.tf_nn.build_multimodal_model`) and no other trainable weights.
 
     Raises
     ------
@@ -65,7 +46,7 @@ def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
     Examples
     --------
     >>> from mmtutorial.numpy_nn import article_network
-    >>> from mmtutorial.tf_models import article_model
+    >>> from mmtutorial.tf_nn import article_model
     >>> net, model = article_network(seed=0), article_model(dtype="float64")
     >>> copy_numpy_weights(net, model)
     >>> bool(np.array_equal(model.get_layer("shared").kernel.numpy(), net.parameters()["shared/W"]))
@@ -75,13 +56,13 @@ def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
     params = np_net.parameters()
     missing = sorted(set(params) - set(variables))
     if missing:
-        raise ValueError(f"tf_model has no weights for the NumPy parameters {missing}")
+        raise InvalidParameterError(f"tf_model has no weights for the NumPy parameters {missing}")
     extra = sorted(set(variables) - set(params))
     if extra:
-        raise ValueError(f"tf_model has weights the NumPy network lacks: {extra}")
+        raise InvalidParameterError(f"tf_model has weights the NumPy network lacks: {extra}")
     for name, value in params.items():
         if tuple(variables[name].shape) != value.shape:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"parameter {name!r} has shape {value.shape} in the NumPy network, but "
                 f"{tuple(variables[name].shape)} in tf_model"
             )
@@ -97,36 +78,32 @@ def tf_gradients(
 ) -> tuple[float, dict[str, np.ndarray]]:
     """Return ``(L, {"<layer>/W" | "<layer>/b": dL/dθ})`` computed by ``tf.GradientTape``.
 
-    ``L = Σ_h loss_weights[h] · L_h`` with the NumPy network's conventions: ``"mse"`` is the batch
-    mean of :func:`half_squared_error`, ``"xent"`` the batch mean of softmax cross-entropy on
-    logits with integer labels.
+    ``L = Σ_h loss_weights[h] · L_h``, each ``L_h`` the batch mean of the per-sample loss that
+    ``losses[h]`` names, in both engines' vocabulary (see :func:`~mmtutorial.tf_nn.get_loss`):
+    ``"mse"`` (Keras's), ``"half_squared_error"`` (the article's ``½‖y − ŷ‖²``) or ``"xent"``
+    (softmax cross-entropy on logits with integer labels).
 
     Examples
     --------
     >>> from mmtutorial.data import article_data
-    >>> from mmtutorial.tf_models import article_model
+    >>> from mmtutorial.tf_nn import article_model
     >>> data = article_data()
     >>> loss, grads = tf_gradients(article_model(seed=0), data.inputs, data.targets,
     ...                            {"y1": "mse", "y2": "mse"})
     >>> grads["shared/W"].shape
     (20, 20)
     """
+    functions = {
+        h: get_loss(f"losses[{h!r}]", kind) for h, kind in check_mapping("losses", losses).items()
+    }
     weights = {h: 1.0 for h in losses} | dict(loss_weights or {})
     dtype = tf_model.trainable_variables[0].dtype
     x = {m: tf.convert_to_tensor(v, dtype) for m, v in inputs.items()}
     with tf.GradientTape() as tape:
         outputs = tf_model(x, training=True)
-        total = 0.0
-        for head, kind in losses.items():
-            if kind == "mse":
-                per_sample = half_squared_error(targets[head], outputs[head])
-            elif kind == "xent":
-                per_sample = keras.losses.sparse_categorical_crossentropy(
-                    targets[head], outputs[head], from_logits=True
-                )
-            else:
-                raise ValueError(f"losses[{head!r}] must be 'mse' or 'xent', got {kind!r}")
-            total += weights[head] * tf.reduce_mean(per_sample)
+        total = tf.add_n(
+            [weights[h] * tf.reduce_mean(fn(targets[h], outputs[h])) for h, fn in functions.items()]
+        )
     grads = tape.gradient(total, tf_model.trainable_variables)
     named = {
         _numpy_name(v): g.numpy() for v, g in zip(tf_model.trainable_variables, grads, strict=True)
@@ -153,7 +130,7 @@ def gradients_numpy_vs_tf(
     --------
     >>> from mmtutorial.data import article_data
     >>> from mmtutorial.numpy_nn import article_network
-    >>> from mmtutorial.tf_models import article_model
+    >>> from mmtutorial.tf_nn import article_model
     >>> data = article_data()
     >>> diff = gradients_numpy_vs_tf(article_network(seed=0), article_model(dtype="float64"),
     ...                              data.inputs, data.targets)

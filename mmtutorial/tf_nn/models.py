@@ -1,102 +1,72 @@
 """Keras 3 builders for multimodal networks: per-modality encoders, a fusion layer, heads.
 
 Chapter 4 builds the article's network with :func:`article_model` and checks it against the NumPy
-version (:mod:`mmtutorial.tf_bridge`); chapter 5 compares the fusion layers of
-:mod:`mmtutorial.tf_fusion`.
+version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`); chapter 5 compares the fusion layers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mmtutorial.repro import import_tensorflow
+import numpy as np
 
-import_tensorflow()
-
-import keras  # noqa: E402
-
-from mmtutorial.tf_bridge import (  # noqa: E402
-    copy_numpy_weights,
-    gradients_numpy_vs_tf,
-    half_squared_error,
-    tf_gradients,
-)
-from mmtutorial.tf_fusion import (  # noqa: E402
-    ConcatFusion,
-    GatedFusion,
-    LowRankFusion,
-    SumFusion,
-    TensorFusion,
+from mmtutorial._checks import (
+    InvalidParameterError,
+    check_choice,
+    check_dims,
+    check_dtype,
+    check_int,
+    check_mapping,
+    check_seed,
 )
 
-__all__ = [
-    "FUSIONS",
-    "ConcatFusion",
-    "GatedFusion",
-    "LowRankFusion",
-    "SumFusion",
-    "TensorFusion",
-    "article_model",
-    "build_multimodal_model",
-    "copy_numpy_weights",
-    "gradients_numpy_vs_tf",
-    "half_squared_error",
-    "tf_gradients",
-]
+from ._tf import keras
+from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
+
+__all__ = ["FUSIONS", "article_model", "build_multimodal_model"]
 
 #: Fusion types of :func:`build_multimodal_model` and the fewest modalities each needs.
 FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2}
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}")
+        raise InvalidParameterError(
+            f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}"
+        )
     return name
 
 
-def _check_activation(activation: object, name: str) -> str | None:
+def _check_activation(name: str, activation: object) -> str | None:
     try:
         keras.activations.get(activation)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
+    except (ValueError, TypeError):
+        raise InvalidParameterError(
             f"{name} must be a Keras activation name or None, got {activation!r}"
-        ) from error
+        ) from None
     return activation
 
 
 def _check_specs(
     modality_dims: Mapping[str, int], head_specs: Mapping[str, tuple[int, str | None]]
 ) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
-    if not isinstance(modality_dims, Mapping) or not modality_dims:
-        raise ValueError(
-            f"modality_dims must map at least one modality to its width, got {modality_dims!r}"
-        )
-    if not isinstance(head_specs, Mapping) or not head_specs:
-        raise ValueError(
-            f"head_specs must map at least one head to (units, activation), got {head_specs!r}"
-        )
-    dims = {
-        _check_name(m, "modality"): _positive_int(d, f"modality_dims[{m!r}]")
-        for m, d in modality_dims.items()
-    }
+    dims = check_dims("modality_dims", modality_dims)
+    for m in dims:
+        _check_name(m, "modality")
     heads = {}
-    for h, spec in head_specs.items():
+    for h, spec in check_mapping("head_specs", head_specs).items():
         _check_name(h, "head")
         if not isinstance(spec, tuple | list) or len(spec) != 2:
-            raise ValueError(f"head_specs[{h!r}] must be (units, activation), got {spec!r}")
-        units = _positive_int(spec[0], f"head_specs[{h!r}] units")
-        heads[h] = (units, _check_activation(spec[1], f"head_specs[{h!r}] activation"))
+            raise InvalidParameterError(
+                f"head_specs[{h!r}] must be (units, activation), got {spec!r}"
+            )
+        units = check_int(f"head_specs[{h!r}] units", spec[0], low=1)
+        heads[h] = (units, _check_activation(f"head_specs[{h!r}] activation", spec[1]))
     layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
     layer_names += [f"head_{h}" for h in heads]
     clashes = sorted({n for n in layer_names if layer_names.count(n) > 1})
     if clashes:
-        raise ValueError(
+        raise InvalidParameterError(
             f"modality and head names give clashing layer names {clashes}; rename them"
         )
     return dims, heads
@@ -106,29 +76,26 @@ def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, in
     if encoder_units is None:
         return None
     if isinstance(encoder_units, Mapping):
-        if set(encoder_units) != set(dims):
-            raise ValueError(
-                f"encoder_units must name exactly the modalities {sorted(dims)}, "
-                f"got {sorted(encoder_units)}"
-            )
-        return {m: _positive_int(encoder_units[m], f"encoder_units[{m!r}]") for m in dims}
-    return dict.fromkeys(dims, _positive_int(encoder_units, "encoder_units"))
+        check_mapping("encoder_units", encoder_units, keys=dims, what="modalities")
+        return {m: check_int(f"encoder_units[{m!r}]", encoder_units[m], low=1) for m in dims}
+    return dict.fromkeys(dims, check_int("encoder_units", encoder_units, low=1))
 
 
 def _fusion_layer(
     fusion: str, widths: dict[str, int], units: int | None, rank: int | None, init, dtype: str
 ) -> keras.layers.Layer:
-    if fusion not in FUSIONS:
-        raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
+    check_choice("fusion", fusion, FUSIONS)
     if len(widths) < FUSIONS[fusion]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"fusion={fusion!r} needs at least {FUSIONS[fusion]} modalities, got {len(widths)}: "
             f"{sorted(widths)}"
         )
     if fusion != "lowrank" and (units is not None or rank is not None):
-        raise ValueError(f"fusion_units and rank are used only by fusion='lowrank', not {fusion!r}")
+        raise InvalidParameterError(
+            f"fusion_units and rank are used only by fusion='lowrank', not {fusion!r}"
+        )
     if fusion in ("sum", "mean", "gated") and len(set(widths.values())) > 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"fusion={fusion!r} needs every modality to reach the fusion with the same width, "
             f"got {widths}; set encoder_units to one int"
         )
@@ -141,9 +108,17 @@ def _fusion_layer(
         return GatedFusion(kernel_initializer=init(), **kw)
     if fusion == "tensor":
         return TensorFusion(**kw)
-    units = _positive_int(units, "fusion_units")
-    rank = _positive_int(4 if rank is None else rank, "rank")
+    units = check_int("fusion_units", units, low=1)
+    rank = check_int("rank", 4 if rank is None else rank, low=1)
     return LowRankFusion(units, rank, kernel_initializer=init(), **kw)
+
+
+def _initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
+    """Return ``count`` Glorot-uniform initialisers on independent streams spawned from ``seed``."""
+    if seed is None:
+        return [keras.initializers.GlorotUniform() for _ in range(count)]
+    children = np.random.SeedSequence(seed).spawn(count)
+    return [keras.initializers.GlorotUniform(int(c.generate_state(1)[0])) for c in children]
 
 
 def build_multimodal_model(
@@ -157,7 +132,7 @@ def build_multimodal_model(
     rank: int | None = None,
     shared_units: int = 20,
     shared_activation: str | None = "relu",
-    dtype: str = "float32",
+    dtype: str | np.dtype = "float32",
     seed: int | None = None,
     name: str = "multimodal",
 ) -> keras.Model:
@@ -176,16 +151,19 @@ def build_multimodal_model(
     encoder_activation, shared_activation : str or None
         Activations of the encoders and of the shared Dense layer ``shared``.
     fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank"}
-        The layer ``fusion`` (see :mod:`mmtutorial.tf_fusion`). ``sum``, ``mean`` and ``gated``
-        need equal widths at the fusion; ``gated``, ``tensor`` and ``lowrank`` two modalities.
+        The layer ``fusion``: :class:`ConcatFusion`, :class:`SumFusion` (``"sum"``, ``"mean"``),
+        :class:`GatedFusion`, :class:`TensorFusion` or :class:`LowRankFusion`. ``sum``, ``mean``
+        and ``gated`` need equal widths at the fusion; ``gated``, ``tensor`` and ``lowrank`` two
+        modalities.
     fusion_units, rank : int, optional
         Output width and rank of ``lowrank`` fusion (``fusion_units`` required, ``rank`` 4).
     shared_units : int
         Width of the shared layer.
-    dtype : {"float32", "float64"}
+    dtype : numpy dtype or str, float32 or float64
         Dtype of every input and weight (float64 to compare with the NumPy network).
     seed : int, optional
-        Seeds the Glorot-uniform initialiser of each layer (layer ``i`` gets ``seed + i``).
+        Seeds the Glorot-uniform initialisers: each layer (and each low-rank factor) draws from
+        its own stream, spawned from ``seed`` by ``numpy.random.SeedSequence``.
     name : str
         The model's name.
 
@@ -204,18 +182,13 @@ def build_multimodal_model(
     (None, 1)
     """
     dims, heads = _check_specs(modality_dims, head_specs)
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
-    shared_units = _positive_int(shared_units, "shared_units")
-    _check_activation(encoder_activation, "encoder_activation")
-    _check_activation(shared_activation, "shared_activation")
+    dtype = check_dtype("dtype", dtype).name
+    seed = check_seed(seed, allow_none=True)
+    shared_units = check_int("shared_units", shared_units, low=1)
+    _check_activation("encoder_activation", encoder_activation)
+    _check_activation("shared_activation", shared_activation)
     widths = _encoder_widths(encoder_units, dims)
-    seeds = iter(range(seed or 0, (seed or 0) + 3 + len(dims) + len(heads)))
-
-    def init() -> keras.initializers.Initializer:
-        return keras.initializers.GlorotUniform(seed=None if seed is None else next(seeds))
+    init = iter(_initializers(seed, 2 + len(dims) + len(heads))).__next__
 
     fusion_layer = _fusion_layer(fusion, widths or dims, fusion_units, rank, init, dtype)
     inputs = {m: keras.Input(shape=(d,), name=m, dtype=dtype) for m, d in dims.items()}
@@ -243,7 +216,7 @@ def build_multimodal_model(
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 
-def article_model(dtype: str = "float32", seed: int | None = None) -> keras.Model:
+def article_model(dtype: str | np.dtype = "float32", seed: int | None = None) -> keras.Model:
     """The article's network in one call.
 
     Inputs ``x1``, ``x2`` (10 features each) → concatenation (``fusion``) → Dense 20 ReLU

@@ -1,5 +1,5 @@
 """Turn a :class:`~mmtutorial.data.MultimodalData` into the ``tf.data`` pipeline that
-:func:`mmtutorial.training.train` consumes: ``(inputs dict, targets dict)`` batches.
+:func:`mmtutorial.tf_nn.train` consumes: ``(inputs dict, targets dict)`` batches (chapter 4).
 """
 
 from __future__ import annotations
@@ -8,9 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from mmtutorial.repro import import_tensorflow
+from mmtutorial._checks import (
+    InvalidParameterError,
+    check_dtype,
+    check_finite,
+    check_int,
+    check_seed,
+)
 
-tf = import_tensorflow()
+from ._tf import tf
 
 __all__ = ["make_dataset"]
 
@@ -20,7 +26,7 @@ def make_dataset(
     batch_size: int | None = None,
     *,
     shuffle_seed: int | None = None,
-    dtype: str = "float32",
+    dtype: str | np.dtype = "float32",
 ) -> tf.data.Dataset:
     """Return a finite dataset of ``(inputs, targets)`` batches from in-memory data.
 
@@ -35,7 +41,7 @@ def make_dataset(
         Shuffle the samples with this seed, differently every epoch; ``None`` keeps their order.
         The dataset object counts its passes: a fresh one repeats the same sequence of orders.
         A full batch is never shuffled (its mean gradient does not depend on the order).
-    dtype : {"float32", "float64"}
+    dtype : numpy dtype or str, float32 or float64
         Dtype of the inputs and of float targets; integer targets become int64 labels.
 
     Examples
@@ -47,20 +53,23 @@ def make_dataset(
     """
     for field in ("inputs", "targets"):
         if not isinstance(getattr(data, field, None), dict):
-            raise TypeError(
+            raise InvalidParameterError(
                 f"data must be a MultimodalData (with {field!r}), got {type(data).__name__}"
             )
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    n = len(next(iter(data.inputs.values())))
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be None or a positive int, got {batch_size!r}")
-    if shuffle_seed is not None and (
-        isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, int)
-    ):
-        raise ValueError(f"shuffle_seed must be None or an int, got {shuffle_seed!r}")
+    dtype = check_dtype("dtype", dtype).name
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, low=1)
+    shuffle_seed = check_seed(shuffle_seed, "shuffle_seed", allow_none=True)
+    for group in ("inputs", "targets"):
+        for key, array in getattr(data, group).items():
+            check_finite(f"data.{group}[{key!r}]", array)
+    sizes = {len(np.asarray(a)) for a in [*data.inputs.values(), *data.targets.values()]}
+    if len(sizes) != 1 or 0 in sizes:
+        raise InvalidParameterError(
+            f"data must hold at least one sample, the same number in every input and target, "
+            f"got sample counts {sorted(sizes)}"
+        )
+    n = sizes.pop()
 
     def tensor(array: np.ndarray) -> tf.Tensor:
         kind = np.asarray(array).dtype.kind

@@ -1,19 +1,17 @@
-"""Tests of mmtutorial.tf_models, tf_fusion and tf_bridge: builders, fusion layers, NumPy bridge."""
+"""Tests of mmtutorial.tf_nn's builders, fusion layers and NumPy bridge."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
 
-from mmtutorial.repro import import_tensorflow
-
-tf = import_tensorflow()
-
-import keras  # noqa: E402
-
-from mmtutorial.data import article_data  # noqa: E402
-from mmtutorial.numpy_nn import MultimodalNet, article_network  # noqa: E402
-from mmtutorial.tf_models import (  # noqa: E402
+from mmtutorial._checks import InvalidParameterError
+from mmtutorial.data import article_data
+from mmtutorial.gradcheck import numerical_gradient, relative_error
+from mmtutorial.numpy_nn import MultimodalNet, article_network
+from mmtutorial.tf_nn import (
     ConcatFusion,
     GatedFusion,
     LowRankFusion,
@@ -25,6 +23,7 @@ from mmtutorial.tf_models import (  # noqa: E402
     gradients_numpy_vs_tf,
     half_squared_error,
 )
+from mmtutorial.tf_nn._tf import keras, tf
 
 # Keras 3.15 itself calls np.array(tensor) when saving, which NumPy 2 deprecates: not our code.
 pytestmark = pytest.mark.filterwarnings(
@@ -96,28 +95,29 @@ def test_seed_makes_weights_reproducible_and_dtype_is_applied():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"modality_dims": {}}, "modality_dims must map at least one modality"),
-        ({"modality_dims": {"a": 0}}, r"modality_dims\['a'\] must be a positive int, got 0"),
+        ({"modality_dims": {}}, "modality_dims must be a non-empty dict, got {}"),
+        ({"modality_dims": {"a": 0}}, r"modality_dims\['a'\] must be an int >= 1, got 0"),
         ({"modality_dims": {"a b": 2}}, "modality names must be Python identifiers"),
-        ({"head_specs": {}}, "head_specs must map at least one head"),
+        ({"head_specs": {}}, "head_specs must be a non-empty dict, got {}"),
         ({"head_specs": {"y": 3}}, r"head_specs\['y'\] must be \(units, activation\), got 3"),
         ({"head_specs": {"y": (1, "sigmoidal")}}, "activation must be a Keras activation"),
-        ({"fusion": "attention"}, "fusion must be one of .*got 'attention'"),
+        ({"fusion": "attention"}, "fusion must be one of .*, got 'attention'"),
         ({"fusion": "gated", "modality_dims": {"a": 2}}, "needs at least 2 modalities, got 1"),
         ({"fusion": "sum", "modality_dims": {"a": 2, "b": 3}}, "same width, got {'a': 2, 'b': 3}"),
-        ({"fusion": "lowrank"}, "fusion_units must be a positive int, got None"),
+        ({"fusion": "lowrank"}, "fusion_units must be an int >= 1, got None"),
         ({"fusion_units": 4}, "used only by fusion='lowrank', not 'concat'"),
-        ({"encoder_units": {"a": 2}}, r"name exactly the modalities \['a', 'b'\], got \['a'\]"),
-        ({"encoder_units": -1}, "encoder_units must be a positive int, got -1"),
+        ({"encoder_units": {"a": 2}}, r"encoder_units must name the modalities .* missing \['b'\]"),
+        ({"encoder_units": -1}, "encoder_units must be an int >= 1, got -1"),
         ({"modality_dims": {"shared": 2}}, r"clashing layer names \['shared'\]"),
-        ({"dtype": "float16"}, "dtype must be 'float32' or 'float64', got 'float16'"),
-        ({"seed": -3}, "seed must be None or an int >= 0, got -3"),
-        ({"shared_units": 2.5}, "shared_units must be a positive int, got 2.5"),
+        ({"dtype": "float16"}, "dtype must be float32 or float64 .*, got 'float16'"),
+        ({"seed": -3}, "seed must be an int >= 0 or None, got -3"),
+        ({"seed": 1.0}, "seed must be an int >= 0 or None, got 1.0"),
+        ({"shared_units": 2.5}, "shared_units must be an int >= 1, got 2.5"),
     ],
 )
 def test_builder_validation_errors(kwargs, message):
     args = {"modality_dims": {"a": 2, "b": 2}, "head_specs": {"y": (1, None)}} | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidParameterError, match=message):
         build_multimodal_model(args.pop("modality_dims"), args.pop("head_specs"), **args)
 
 
@@ -129,6 +129,8 @@ def test_fusion_values_match_their_formulas():
     np.testing.assert_allclose(ConcatFusion()([a, b]), np.concatenate([a, b], 1))
     np.testing.assert_allclose(SumFusion("sum")([a, b]), a + b, rtol=1e-6)
     np.testing.assert_allclose(SumFusion("mean")([a, b]), (a + b) / 2, rtol=1e-6)
+    c = RNG.normal(size=(4, 3)).astype("float32")
+    np.testing.assert_allclose(SumFusion("mean")([a, b, c]), (a + b + c) / 3, rtol=1e-6)
     one = np.ones((4, 1), "float32")
     za, zb = np.hstack([one, a]), np.hstack([one, b])
     expected = np.einsum("bi,bj->bij", za, zb).reshape(4, -1)
@@ -163,14 +165,20 @@ def test_fusion_shape_and_config_round_trip(layer, width):
 
 
 def test_fusion_layer_errors():
-    with pytest.raises(ValueError, match="mode must be 'sum' or 'mean', got 'max'"):
+    with pytest.raises(InvalidParameterError, match=r"mode must be one of \('sum', 'mean'\)"):
         SumFusion("max")
-    with pytest.raises(ValueError, match="rank must be a positive int, got 0"):
+    with pytest.raises(InvalidParameterError, match="rank must be an int >= 1, got 0"):
         LowRankFusion(3, rank=0)
-    with pytest.raises(ValueError, match=r"needs at least 2 modalities, got 1"):
-        TensorFusion()([H[0]])
-    with pytest.raises(ValueError, match=r"equal widths; got widths \[3, 2\]"):
-        SumFusion()([H[0], H[1][:, :2]])
+    with pytest.raises(InvalidParameterError, match="TensorFusion 'tf': needs at least 2 mod"):
+        TensorFusion(name="tf")([H[0]])
+    with pytest.raises(InvalidParameterError, match=r"SumFusion 's': .* got widths \[3, 2\]"):
+        SumFusion(name="s")([H[0], H[1][:, :2]])
+    gated = GatedFusion(name="gate")
+    gated(H)
+    with pytest.raises(ValueError, match='"gate" expects 2 input'):  # input_spec, set in build
+        gated([*H, H[0]])
+    with pytest.raises(ValueError, match="Input 1 .* of layer 'gate' is incompatible"):
+        gated([H[0], H[1][:, :2]])
 
 
 @pytest.mark.parametrize("fusion", sorted(FUSION_KW))
@@ -195,6 +203,88 @@ def test_gradient_reaches_every_encoder(fusion):
     variables = [v for m in THREE for v in model.get_layer(f"encoder_{m}").trainable_variables]
     for variable, grad in zip(variables, tape.gradient(loss, variables), strict=True):
         assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0, variable.path
+
+
+def test_fusion_layers_carry_per_sample_modality_masks():
+    a, b = H
+    mask = [np.array([True, False, True, False]), np.array([True, True, False, False])]
+    ma, mb = (m[:, None].astype("float32") for m in mask)
+    layers = [ConcatFusion(), SumFusion("mean"), GatedFusion(), TensorFusion(), LowRankFusion(3)]
+    for layer in layers:
+        assert layer.supports_masking
+        assert layer.compute_mask(H, None) is None
+        assert layer.compute_mask(H, mask).numpy().tolist() == [True, True, True, False]
+    np.testing.assert_allclose(ConcatFusion()(H, mask=mask), np.hstack([a * ma, b * mb]))
+    present = np.maximum(ma + mb, 1.0)
+    np.testing.assert_allclose(
+        SumFusion("mean")(H, mask=mask), (a * ma + b * mb) / present, rtol=1e-6
+    )
+    np.testing.assert_allclose(SumFusion("sum")(H, mask=[mask[0], None]), a * ma + b, rtol=1e-6)
+    gates = GatedFusion().gates(H, mask=mask).numpy()
+    np.testing.assert_array_equal(gates[[1, 2]], [[0.0, 1.0], [1.0, 0.0]])  # absent: gate 0
+    one = np.ones((4, 1), "float32")
+    expected = np.einsum("bi,bj->bij", np.hstack([one, a * ma]), np.hstack([one, b * mb]))
+    np.testing.assert_allclose(TensorFusion()(H, mask=mask), expected.reshape(4, -1), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GatedFusion(dtype="float64"),
+        lambda: TensorFusion(dtype="float64"),
+        lambda: LowRankFusion(4, rank=2, dtype="float64"),
+    ],
+    ids=["gated", "tensor", "lowrank"],
+)
+def test_fusion_gradients_match_float64_finite_differences(make):
+    layer, rng = make(), np.random.default_rng(3)
+    h = [rng.normal(size=(3, 2)), rng.normal(size=(3, 2))]
+    r = rng.normal(size=tuple(layer(h).shape))  # L = Σ r ⊙ fusion(h): every output counts
+    weights = [rng.normal(size=tuple(w.shape)) for w in layer.trainable_weights]
+
+    def loss() -> float:
+        for variable, value in zip(layer.trainable_weights, weights, strict=True):
+            variable.assign(value)
+        return float(tf.reduce_sum(layer(h) * r))
+
+    loss()
+    tensors = [tf.constant(x) for x in h]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        total = tf.reduce_sum(layer(tensors) * r)
+    grads = tape.gradient(total, [*tensors, *layer.trainable_weights])
+    for array, grad in zip([*h, *weights], grads, strict=True):
+        assert relative_error(grad.numpy(), numerical_gradient(loss, array), norm=True) < 1e-8
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_two_weight_tensors_of_a_built_model_start_correlated(seed):
+    model = build_multimodal_model(
+        {"a": 4, "b": 4, "c": 4},
+        {"y": (2, None), "z": (3, None)},
+        encoder_units=4,
+        fusion="lowrank",
+        fusion_units=4,
+        rank=1,
+        seed=seed,
+    )
+    tensors = {w.path: w.numpy().ravel() for w in model.weights if np.ptp(w.numpy()) > 0}
+    assert len(tensors) == 9  # 3 encoders, 3 factors, shared, 2 heads
+    for (p, u), (q, v) in itertools.combinations(tensors.items(), 2):
+        n = min(u.size, v.size)
+        assert abs(np.corrcoef(u[:n], v[:n])[0, 1]) < 0.9, (p, q)
+
+
+def test_seed_and_dtype_in_every_numpy_form():
+    def build(seed, dtype):
+        return build_multimodal_model(
+            THREE, {"y": (1, None)}, encoder_units=2, seed=seed, dtype=dtype
+        )
+
+    a, b = build(np.int64(5), np.float64), build(5, "float64")
+    assert {w.dtype for w in a.weights} == {"float64"}
+    for va, vb in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_array_equal(va.numpy(), vb.numpy())
 
 
 # --- the NumPy bridge ---------------------------------------------------------------------------
@@ -222,9 +312,9 @@ def test_numpy_and_tf_gradients_agree_with_encoders_and_two_kinds_of_loss():
         THREE,
         {"y": 2, "label": 4},
         encoder_units={"a": 4, "b": 6, "c": 2},
-        hidden_units=8,
+        shared_units=8,
         head_activation=None,
-        losses={"label": "xent"},
+        losses={"label": "xent", "y": "mse"},  # Keras MSE in both engines
         loss_weights={"y": 0.5, "label": 2.0},
         seed=2,
     )

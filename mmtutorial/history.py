@@ -1,0 +1,88 @@
+"""`History`: what a training run records, the same object for both engines' ``train``.
+
+NumPy only. ``numpy_nn.train`` appends one record per step, ``tf_nn.train`` one per epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._checks import InvalidParameterError, check_choice, check_int, check_mapping
+
+_GROUPS = ("head_losses", "grad_norms", "metrics")
+
+
+@dataclass
+class History:
+    """Records of a training run, one entry per step or per epoch (``unit``), oldest first.
+
+    Attributes
+    ----------
+    loss : list of float
+        The weighted total loss.
+    head_losses : dict of str to list of float
+        Each head's own loss.
+    grad_norms : dict of str to list of float
+        The gradient norm reaching each modality (its encoder's weights, see the engine's docs).
+    metrics : dict of str to list of float
+        Named metrics, e.g. ``"y_accuracy"``.
+    eval_loss : list of float
+        Loss on held-out data, when the engine evaluates (may be shorter than ``loss``).
+    unit : {"step", "epoch"}
+        What one entry stands for.
+
+    Examples
+    --------
+    >>> history = History(unit="epoch")
+    >>> history.append({"loss": 2.0, "head_losses": {"y": 2.0}, "grad_norms": {"a": 0.5}})
+    >>> history.append({"loss": 1.0, "head_losses": {"y": 1.0}, "grad_norms": {"a": 0.25}})
+    >>> len(history), history.head_losses["y"]
+    (2, [2.0, 1.0])
+    >>> history.truncate(1)
+    >>> history.loss, history.grad_norms
+    ([2.0], {'a': [0.5]})
+    """
+
+    loss: list[float] = field(default_factory=list)
+    head_losses: dict[str, list[float]] = field(default_factory=dict)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    eval_loss: list[float] = field(default_factory=list)
+    unit: str = "step"
+
+    def __post_init__(self) -> None:
+        check_choice("unit", self.unit, ("step", "epoch"))
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Add one entry from ``{"loss": float, "head_losses": {h: float}, "grad_norms": {m:
+        float}, "metrics": {k: float}}``; the nested dicts may be absent.
+
+        A name seen for the first time starts its own list (so it may be shorter than ``loss``).
+        """
+        record = check_mapping("record", record, keys=("loss", *_GROUPS), exact=False)
+        if "loss" not in record:
+            raise InvalidParameterError(f"record must hold 'loss', got keys {sorted(record)}")
+        groups = {
+            group: check_mapping(f"record[{group!r}]", record.get(group, {}), allow_empty=True)
+            for group in _GROUPS
+        }  # all checked before anything is appended, so a bad record leaves no trace
+        self.loss.append(float(record["loss"]))
+        for group, values in groups.items():
+            lists = getattr(self, group)
+            for key, value in values.items():
+                lists.setdefault(key, []).append(float(value))
+
+    def __len__(self) -> int:
+        """Number of entries (steps or epochs) recorded."""
+        return len(self.loss)
+
+    def truncate(self, n: int) -> None:
+        """Keep only the first ``n`` entries of every list (e.g. to resume from a checkpoint)."""
+        n = check_int("n", n, low=0)
+        del self.loss[n:]
+        del self.eval_loss[n:]
+        for group in _GROUPS:
+            for values in getattr(self, group).values():
+                del values[n:]

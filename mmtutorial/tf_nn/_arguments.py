@@ -1,0 +1,93 @@
+"""The argument checks of :class:`~mmtutorial.tf_nn.Trainer`: model, optimizer, data, metrics.
+
+Each fails at the call, naming the argument and what it expected (see ``mmtutorial._checks``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mmtutorial._checks import InvalidParameterError, check_instance, check_mapping
+
+from ._tf import keras, tf
+
+
+def check_model(model: Any) -> keras.Model:
+    """Return ``model`` if it is a Keras model from a dict of modalities to a dict of heads."""
+    model = check_instance("model", model, keras.Model, "a Keras model")
+    if not isinstance(model.input, dict) or not isinstance(model.output, dict):
+        raise InvalidParameterError(
+            "model must take a dict of modalities and return a dict of heads, got inputs "
+            f"{type(model.input).__name__} and outputs {type(model.output).__name__}"
+        )
+    return model
+
+
+def check_optimizer(optimizer: Any) -> keras.optimizers.Optimizer:
+    """Return the Keras optimizer ``optimizer`` is or names."""
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        try:
+            return keras.optimizers.get(optimizer)
+        except ValueError:
+            pass
+    raise InvalidParameterError(
+        f"optimizer must be a Keras optimizer or its name, got {optimizer!r}"
+    )
+
+
+def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
+    """Return the number of batches per epoch, or fail naming what does not fit the model."""
+    check_instance("data", data, tf.data.Dataset, "a tf.data.Dataset")
+    steps = int(data.cardinality())
+    if steps < 1:
+        raise InvalidParameterError(
+            f"data must have a known, finite, non-zero number of batches, got cardinality {steps}"
+        )
+    spec = data.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, dict) for s in spec)):
+        raise InvalidParameterError(f"data must yield (inputs dict, targets dict), got {spec}")
+    check_mapping("data inputs", spec[0], keys=model.input, what="modalities")
+    missing = sorted(set(losses) - set(spec[1]))
+    if missing:
+        raise InvalidParameterError(
+            f"data targets must hold every head with a loss: missing {missing}, "
+            f"got {sorted(spec[1])}"
+        )
+    for m, x in spec[0].items():
+        expected = model.input[m].shape[-1]
+        if len(x.shape) != 2 or x.shape[-1] != expected:
+            raise InvalidParameterError(
+                f"modality {m!r} has shape {tuple(x.shape)} in data, the model expects "
+                f"(batch, {expected})"
+            )
+    return steps
+
+
+def _check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> Any:
+    """Return the Keras metric ``metric`` is or names (``"accuracy"`` as Keras' compile does)."""
+    if metric in ("accuracy", "acc"):  # pick by the kind of target
+        if target.dtype.is_integer:
+            return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        cls = keras.metrics.CategoricalAccuracy if units > 1 else keras.metrics.BinaryAccuracy
+        return cls(name="accuracy")
+    try:
+        metric = keras.metrics.get(metric) if isinstance(metric, str) else metric
+    except ValueError:
+        pass
+    return check_instance(name, metric, keras.metrics.Metric, "a Keras metric or its name")
+
+
+def check_metrics(
+    specs: Mapping[str, list], model: keras.Model, targets: Mapping[str, tf.TensorSpec]
+) -> dict[str, tuple[str, Any]]:
+    """Return ``{"<head>_<name>": (head, metric)}`` for the metrics ``specs`` names per head."""
+    metrics = {}
+    for h, names in specs.items():
+        for i, m in enumerate(names):
+            units = model.output[h].shape[-1]
+            metric = _check_metric(f"metrics[{h!r}][{i}]", m, targets[h], units)
+            metrics[f"{h}_{metric.name}"] = (h, metric)
+    return metrics

@@ -1,0 +1,354 @@
+"""A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
+
+Read top to bottom: one ``tf.GradientTape`` step returning a nested record, the epoch loops that
+``tf.function`` compiles (optionally with XLA), :class:`Trainer` and :func:`train` (chapter 4).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mmtutorial._checks import (
+    check_bool,
+    check_int,
+    check_mapping,
+    check_number,
+)
+from mmtutorial.history import History
+
+from ._arguments import check_data, check_metrics, check_model, check_optimizer
+from ._batches import draw_epochs, index
+from ._history_io import Checkpoints, append_epochs, progress_line
+from ._tf import keras, tf
+from .losses import get_loss
+
+__all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
+
+#: With ``jit_compile``, one XLA call runs as many whole epochs as fit in this many steps.
+XLA_STEPS_PER_CALL = 1024
+
+
+def make_train_step(
+    model: keras.Model,
+    losses: Mapping[str, Callable],
+    loss_weights: Mapping[str, float],
+    optimizer: keras.optimizers.Optimizer,
+    metrics: Mapping[str, tuple[str, keras.metrics.Metric]],
+) -> Callable[[dict, dict], dict]:
+    """Return ``step(x, y)``: one optimiser step on a batch, returning its nested record.
+
+    The record is ``{"loss": L, "head_losses": {h: L_h}, "grad_norms": {name: norm}}`` (float64
+    scalars), with ``L = Σ_h loss_weights[h] · mean_batch(losses[h](y_h, ŷ_h))`` plus any
+    ``model.losses``. ``grad_norms[m]`` is ``sqrt(Σ_v ‖∂L/∂v‖²)`` over the variables ``v`` of
+    layer ``encoder_<m>``; a modality without an encoder reports ``grad_norms["input_<m>"]``,
+    the norm of ``∂L/∂x_m`` over the batch. The step also updates the ``metrics``.
+    """
+    variables = model.trainable_variables
+    position = {id(v): i for i, v in enumerate(variables)}
+    layers = {layer.name: layer for layer in model.layers}
+    encoders = {
+        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
+        for m in model.input
+        if f"encoder_{m}" in layers
+    }
+    raw = [m for m in model.input if m not in encoders]
+
+    def step(x: dict, y: dict) -> dict:
+        with tf.GradientTape() as tape:
+            for m in raw:  # no encoder: measure the gradient reaching the input itself
+                tape.watch(x[m])
+            out = model(x, training=True)
+            heads = {h: tf.reduce_mean(fn(y[h], out[h])) for h, fn in losses.items()}
+            total = tf.add_n([loss_weights[h] * heads[h] for h in heads] + model.losses)
+        grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
+        pairs = zip(grads[: len(variables)], variables, strict=True)
+        optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
+        for h, metric in metrics.values():
+            metric.update_state(y[h], out[h])
+        norms = {m: tf.linalg.global_norm([grads[i] for i in encoders[m]]) for m in encoders}
+        inputs = zip(raw, grads[len(variables) :], strict=True)
+        norms |= {f"input_{m}": tf.norm(g) for m, g in inputs}
+        record = {"loss": total, "head_losses": heads, "grad_norms": norms}
+        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float64), record)
+
+    return step
+
+
+def grad_norm_names(model: keras.Model) -> list[str]:
+    """Return the ``grad_norms`` keys of :func:`make_train_step`: ``m`` or ``"input_<m>"``.
+
+    Examples
+    --------
+    >>> from mmtutorial.tf_nn import build_multimodal_model
+    >>> grad_norm_names(build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3))
+    ['a']
+    """
+    layers = {layer.name for layer in model.layers}
+    return [m if f"encoder_{m}" in layers else f"input_{m}" for m in model.input]
+
+
+def _sum_steps(step: Callable, total: dict, batch: Callable, count: Any) -> dict:
+    """Add the records of ``count`` steps, on ``batch(0)``, ``batch(1)``, …, to ``total``."""
+    for i in tf.range(count):
+        total = tf.nest.map_structure(tf.add, total, step(*batch(i)))
+    return total
+
+
+def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch: Any) -> tuple:
+    """Run ``n`` epochs, ``run_epoch(e)`` giving each one's summed records and its step count.
+
+    Returns the per-epoch records stacked, shape ``(n,)``: means over the steps and the metrics
+    at the end of the epoch, and the number of epochs run (it stops after a non-finite loss).
+    """
+    arrays = tf.nest.map_structure(
+        lambda _: tf.TensorArray(tf.float64, size=n, element_shape=()), template
+    )
+    done = tf.constant(0)
+    for e in tf.range(n):
+        for _, metric in metrics.values():
+            metric.reset_state()  # each epoch's metrics are its own
+        total, steps = run_epoch(e)
+        record = tf.nest.map_structure(lambda t, s=steps: t / tf.cast(s, tf.float64), total)
+        record["metrics"] = {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
+        arrays = tf.nest.map_structure(lambda a, v, e=e: a.write(e, v), arrays, record)
+        epoch.assign_add(1)
+        done = e + 1
+        if not tf.math.is_finite(record["loss"]):
+            break
+    return tf.nest.map_structure(lambda a: a.stack(), arrays), done
+
+
+def _make_runner(
+    step: Callable, template: dict, metrics: Mapping, epoch: tf.Variable, jit: bool
+) -> Callable:
+    """Return the compiled ``run(iterator, n_epochs, steps) -> (records, epochs run)``.
+
+    Without ``jit``, one graph loop draws each batch from ``iterator`` and steps. With ``jit``
+    (``steps`` a Python int), the ``n_epochs`` epochs' batches are drawn first, stacked, and all
+    ``n_epochs`` epochs then run as one XLA computation: the full batches in a loop, then the
+    last (perhaps smaller) batch of each epoch.
+    """
+    sums = {key: value for key, value in template.items() if key != "metrics"}
+    zeros = tf.nest.map_structure(lambda _: tf.constant(0.0, tf.float64), sums)
+
+    def run(iterator: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
+        def run_epoch(_: tf.Tensor) -> tuple:
+            return _sum_steps(step, zeros, lambda _: next(iterator), steps), steps
+
+        return _epochs(n_epochs, run_epoch, template, metrics, epoch)
+
+    @tf.function(jit_compile=True)
+    def run_xla(full: Any, last: Any, steps: int) -> tuple:
+        def run_epoch(e: tf.Tensor) -> tuple:
+            total = zeros
+            if full is not None:
+                epoch_batches = index(full, e)
+                total = _sum_steps(step, total, lambda i: index(epoch_batches, i), steps - 1)
+            record = step(*index(last, e))
+            return tf.nest.map_structure(tf.add, total, record), steps
+
+        n = tf.shape(tf.nest.flatten(last)[0])[0]
+        return _epochs(n, run_epoch, template, metrics, epoch)
+
+    def run_jit(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple:
+        full, last = draw_epochs(iterator, n_epochs, steps)
+        return run_xla(full, last, steps)
+
+    return tf.function(run_jit if jit else run, reduce_retracing=True)
+
+
+class Trainer:
+    """Compile one training loop for ``model`` and run it on datasets (see :func:`train`).
+
+    A :class:`Trainer` keeps its compiled function, so calling :meth:`fit` again (say, after
+    resetting the weights, as :mod:`mmtutorial.bench` does) does not trace again.
+
+    Examples
+    --------
+    >>> from mmtutorial.data import article_data
+    >>> from mmtutorial.tf_nn import article_model, make_dataset
+    >>> trainer = Trainer(article_model(seed=0), "adam", losses={"y1": "mse", "y2": "mse"})
+    >>> len(trainer.fit(make_dataset(article_data()), epochs=3))
+    3
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        optimizer: keras.optimizers.Optimizer | str,
+        *,
+        losses: Mapping[str, Any],
+        loss_weights: Mapping[str, float] | None = None,
+        metrics: Mapping[str, Sequence[Any]] | None = None,
+        jit_compile: bool = False,
+    ) -> None:
+        model = check_model(model)
+        losses = check_mapping("losses", losses, keys=model.output, what="heads", exact=False)
+        weights, metrics = (
+            check_mapping(
+                name, value or {}, keys=losses, what="heads", exact=False, allow_empty=True
+            )
+            for name, value in (("loss_weights", loss_weights), ("metrics", metrics))
+        )
+        self.model, self.jit_compile = model, check_bool("jit_compile", jit_compile)
+        self.losses = {h: get_loss(f"losses[{h!r}]", loss) for h, loss in losses.items()}
+        self.loss_weights = {
+            h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in losses
+        }
+        self.optimizer = check_optimizer(optimizer)
+        self.optimizer.build(model.trainable_variables)
+        self._metric_specs = {h: list(ms) for h, ms in metrics.items()}
+        self.metrics: dict[str, tuple[str, keras.metrics.Metric]] | None = None
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self._run, self._spec = None, None
+
+    def _compile(self, spec: tuple) -> None:
+        if self.metrics is None:  # built once: a later fit goes on with the same objects
+            self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
+        step = make_train_step(
+            self.model, self.losses, self.loss_weights, self.optimizer, self.metrics
+        )
+        template = {
+            "loss": None,
+            "head_losses": dict.fromkeys(self.losses),
+            "grad_norms": dict.fromkeys(grad_norm_names(self.model)),
+            "metrics": dict.fromkeys(self.metrics),
+        }
+        self._run = _make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
+        self._spec = spec
+
+    def fit(
+        self,
+        data: tf.data.Dataset,
+        *,
+        epochs: int,
+        log_every: int = 0,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 1,
+        max_to_keep: int = 2,
+    ) -> History:
+        """Train until ``epochs`` epochs are done; arguments and result as in :func:`train`."""
+        epochs = check_int("epochs", epochs, low=1)
+        log_every = check_int("log_every", log_every, low=0)
+        checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
+        max_to_keep = check_int("max_to_keep", max_to_keep, low=1)
+        steps = check_data(data, self.model, self.losses)
+        if self._run is None or self._spec != data.element_spec:
+            self._compile(data.element_spec)
+        iterator = iter(data.repeat())
+        self.epoch.assign(0)
+        history, saver = History(unit="epoch"), None
+        if checkpoint_dir is not None:
+            saver = Checkpoints(
+                checkpoint_dir, self.model, self.optimizer, self.epoch, iterator, max_to_keep
+            )
+            history = saver.restore()
+        while (done := int(self.epoch)) < epochs:
+            stops = [epochs] + [
+                (done // every + 1) * every
+                for every in (log_every, checkpoint_every if saver else 0)
+                if every
+            ]
+            if self.jit_compile:  # holds the batches of a whole call in memory: at most ~1024
+                stops.append(done + max(1, XLA_STEPS_PER_CALL // steps))
+            steps_arg = steps if self.jit_compile else tf.constant(steps)
+            records, count = self._run(iterator, tf.constant(min(stops) - done), steps_arg)
+            append_epochs(history, records, int(count))
+            if not math.isfinite(history.loss[-1]):
+                raise FloatingPointError(
+                    f"loss became {history.loss[-1]} in epoch {len(history)}: the data holds NaN "
+                    "or inf, or the learning rate is too large"
+                )
+            done = int(self.epoch)
+            if saver is not None and (done % checkpoint_every == 0 or done == epochs):
+                saver.save(history)
+            if log_every and (done % log_every == 0 or done == epochs):
+                print(progress_line(history, epochs))
+        return history
+
+
+def train(
+    model: keras.Model,
+    data: tf.data.Dataset,
+    optimizer: keras.optimizers.Optimizer | str,
+    *,
+    losses: Mapping[str, Any],
+    epochs: int,
+    loss_weights: Mapping[str, float] | None = None,
+    metrics: Mapping[str, Sequence[Any]] | None = None,
+    log_every: int = 0,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    jit_compile: bool = False,
+) -> History:
+    """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
+
+    Each step is :func:`make_train_step`'s; whole runs of epochs execute inside one
+    ``tf.function``, so Python runs only between progress lines and checkpoints. The arguments
+    come in the order of :func:`mmtutorial.numpy_nn.train`'s, and so does the result.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Takes a dict of modalities and returns a dict of heads.
+    data : tf.data.Dataset
+        Finite, yields ``(inputs dict, targets dict)`` batches, e.g. from :func:`make_dataset`;
+        iterated once per epoch (a shuffled dataset reshuffles every epoch).
+    optimizer : keras optimizer or str
+        Built on ``model.trainable_variables`` before training.
+    losses : dict[str, str or keras loss]
+        One loss per head: ``"mse"``, ``"half_squared_error"`` (the article's ``½‖y − ŷ‖²``),
+        ``"xent"`` (logits, integer labels), another Keras loss name or a Keras loss.
+    epochs : int
+        Total number of epochs; a resumed run continues to this number.
+    loss_weights : dict[str, float], optional
+        Weight of each head's loss (default 1).
+    metrics : dict[str, list of keras metrics or str], optional
+        Metrics per head (``"accuracy"`` picks the right accuracy for the targets); reset at the
+        start of every epoch.
+    log_every : int
+        Print one line every ``log_every`` epochs (and after the last); 0 is silent.
+    checkpoint_dir : path, optional
+        Save model, optimizer, epoch counter, data iterator (so shuffling continues where it
+        stopped) and history every ``checkpoint_every`` epochs; if the folder holds a checkpoint,
+        resume from it. An interrupted and resumed run ends with the weights and the history of
+        an uninterrupted one. A folder that holds something else fails with an error naming it.
+    checkpoint_every : int
+        Epochs between checkpoints.
+    jit_compile : bool
+        Run whole epochs (up to ``XLA_STEPS_PER_CALL`` steps at a time) as one XLA computation,
+        their batches drawn first: several times faster for small networks. Every epoch must
+        have the same batch shapes (as :func:`make_dataset`'s have).
+
+    Returns
+    -------
+    History
+        One entry per epoch (``unit="epoch"``): the means over the epoch's steps of ``loss``,
+        ``head_losses`` and ``grad_norms`` (see :func:`make_train_step`), and each metric at the
+        end of the epoch, as ``metrics["<head>_<name>"]``.
+
+    Raises
+    ------
+    FloatingPointError
+        If an epoch's loss is not finite (training stops after that epoch).
+
+    Examples
+    --------
+    >>> import keras
+    >>> from mmtutorial.data import article_data
+    >>> from mmtutorial.tf_nn import article_model, make_dataset
+    >>> history = train(article_model(seed=0), make_dataset(article_data()),
+    ...                 keras.optimizers.Adam(0.01), losses={"y1": "mse", "y2": "mse"},
+    ...                 epochs=200, log_every=100)
+    epoch 100/200  loss ...
+    epoch 200/200  loss ...
+    >>> history.loss[-1] < history.loss[0], sorted(history.grad_norms)
+    (True, ['input_x1', 'input_x2'])
+    """
+    options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
+    trainer = Trainer(model, optimizer, losses=losses, **options)
+    fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
+    return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)
