@@ -61,7 +61,7 @@ def test_every_public_name_has_one_import_path_and_no_excluded_members():
 def test_modules_documented_by_name_document_every_public_name(module_name):
     directives = set(
         re.findall(
-            rf"^\.\. auto(?:class|function|data):: mmtutorial\.{module_name}\.(\w+)",
+            rf"^\.\. (?:autoclass|autofunction|py:data):: mmtutorial\.{module_name}\.(\w+)",
             API_PAGE.read_text(),
             re.M,
         )

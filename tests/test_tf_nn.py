@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -357,3 +359,23 @@ def test_copy_numpy_weights_refuses_models_that_differ():
             article_network(),
             build_multimodal_model({"x1": 10, "x2": 10}, {"y1": (10, "relu")}),
         )
+
+
+def test_nothing_outside_tf_nn_and_bench_imports_tensorflow():
+    program = """
+import importlib, pkgutil, sys
+
+def walk(package):  # pkgutil.walk_packages would import tf_nn itself to look inside it
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if info.name not in ("mmtutorial.tf_nn", "mmtutorial.bench"):
+            module = importlib.import_module(info.name)
+            if info.ispkg:
+                walk(module)
+
+walk(importlib.import_module("mmtutorial"))
+print(sorted({"tensorflow", "keras"} & set(sys.modules)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mmtutorial._checks import InvalidParameterError, check_instance, check_mapping
+from mmtutorial._checks import InvalidParameterError, check_instance, check_mapping, check_number
 
 from ._tf import keras, tf
+from .losses import get_loss
 
 
 def check_model(model: Any) -> keras.Model:
@@ -22,6 +23,20 @@ def check_model(model: Any) -> keras.Model:
             f"{type(model.input).__name__} and outputs {type(model.output).__name__}"
         )
     return model
+
+
+def check_losses(
+    model: keras.Model, losses: Any, loss_weights: Any
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Return ``({head: loss function}, {head: weight})`` for the heads ``losses`` names."""
+    losses = check_mapping("losses", losses, keys=model.output, what="heads", exact=False)
+    weights = check_mapping(
+        "loss_weights", loss_weights or {}, keys=losses, what="heads", exact=False, allow_empty=True
+    )
+    return (
+        {h: get_loss(f"losses[{h!r}]", loss) for h, loss in losses.items()},
+        {h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in losses},
+    )
 
 
 def check_optimizer(optimizer: Any) -> keras.optimizers.Optimizer:

@@ -11,19 +11,13 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mmtutorial._checks import (
-    check_bool,
-    check_int,
-    check_mapping,
-    check_number,
-)
+from mmtutorial._checks import check_bool, check_int, check_mapping
 from mmtutorial.history import History
 
-from ._arguments import check_data, check_metrics, check_model, check_optimizer
+from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
 from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
 from ._tf import keras, tf
-from .losses import get_loss
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
 
@@ -185,21 +179,14 @@ class Trainer:
         metrics: Mapping[str, Sequence[Any]] | None = None,
         jit_compile: bool = False,
     ) -> None:
-        model = check_model(model)
-        losses = check_mapping("losses", losses, keys=model.output, what="heads", exact=False)
-        weights, metrics = (
-            check_mapping(
-                name, value or {}, keys=losses, what="heads", exact=False, allow_empty=True
-            )
-            for name, value in (("loss_weights", loss_weights), ("metrics", metrics))
-        )
-        self.model, self.jit_compile = model, check_bool("jit_compile", jit_compile)
-        self.losses = {h: get_loss(f"losses[{h!r}]", loss) for h, loss in losses.items()}
-        self.loss_weights = {
-            h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in losses
-        }
+        self.model = check_model(model)
+        self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
+        self.jit_compile = check_bool("jit_compile", jit_compile)
         self.optimizer = check_optimizer(optimizer)
-        self.optimizer.build(model.trainable_variables)
+        self.optimizer.build(self.model.trainable_variables)
+        metrics = check_mapping(
+            "metrics", metrics or {}, keys=self.losses, what="heads", exact=False, allow_empty=True
+        )
         self._metric_specs = {h: list(ms) for h, ms in metrics.items()}
         self.metrics: dict[str, tuple[str, keras.metrics.Metric]] | None = None
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
