@@ -25,7 +25,7 @@ def test_invalid_parameter_error_is_both_a_value_and_a_type_error():
         (lambda: checks.check_int("n", 5, high=4), "n must be an int <= 4, got 5"),
         (lambda: checks.check_int("n", 5, low=1, high=4), "n must be an int >= 1 and <= 4, got 5"),
         (lambda: checks.check_number("x", "1"), "x must be a finite number, got '1'"),
-        (lambda: checks.check_number("x", np.bool_(True)), "x must be a finite number, got np.True_"),
+        (lambda: checks.check_number("x", np.bool_(True)), "x must be a finite number, got np.Tr"),
         (lambda: checks.check_number("x", np.inf), "x must be a finite number, got inf"),
         (lambda: checks.check_number("x", -1, low=0), "x must be a finite number >= 0, got -1"),
         (lambda: checks.check_number("x", 0, low=0, low_open=True), "x must be .* > 0, got 0"),

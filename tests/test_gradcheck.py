@@ -104,3 +104,86 @@ def test_check_network_refuses_a_step_across_a_relu_kink():
     inputs = {"a": np.zeros((2, 2))}  # shared pre-activation = b = 0: exactly on the kink
     with pytest.raises(KinkCrossedError, match="switched a ReLU of layer 'shared'"):
         check_network(net, inputs, {"y": np.ones((2, 1))})
+
+
+# --- arguments and defaults, with exact messages ----------------------------------------------
+
+
+def _tiny_case():
+    net = MultimodalNet({"a": 2}, {"y": 2}, shared_units=3, seed=4)
+    inputs = {"a": np.array([[0.5, -1.0], [1.5, 0.25], [0.1, 0.2]])}
+    return net, inputs, {"y": np.array([[1.0, 0.0], [2.0, 1.0], [0.0, 0.5]])}
+
+
+def _message(call, *args, **kwargs):
+    with pytest.raises(ValueError) as raised:
+        call(*args, **kwargs)
+    return str(raised.value)
+
+
+def test_check_network_argument_messages_are_exact():
+    net, inputs, targets = _tiny_case()
+    assert (
+        _message(check_network, "net", inputs, targets) == "net must be a MultimodalNet, got 'net'"
+    )
+    assert _message(check_network, net, inputs, targets, eps=0) == (
+        "eps must be a finite number > 0, got 0"
+    )
+    assert _message(check_network, net, [1], targets) == "inputs must be a non-empty dict, got [1]"
+
+
+def test_check_network_defaults_are_eps_1e_6_and_the_worst_entry():
+    net, inputs, targets = _tiny_case()
+    default = check_network(net, inputs, targets)
+    assert default == check_network(net, inputs, targets, 1e-6, norm=False)
+    assert default != check_network(net, inputs, targets, 1e-5)
+    whole = check_network(net, inputs, targets, norm=True)
+    assert all(whole[k] <= default[k] for k in default) and whole != default
+    assert sorted(default) == [
+        "head_y/W", "head_y/b", "input/a", "shared/W", "shared/b"
+    ]  # fmt: skip
+
+
+def test_check_network_leaves_the_callers_inputs_and_the_weights_alone():
+    net, inputs, targets = _tiny_case()
+    before = {k: v.copy() for k, v in net.parameters().items()}
+    x = inputs["a"].copy()
+    check_network(net, inputs, targets)
+    np.testing.assert_array_equal(inputs["a"], x)
+    for k, v in net.parameters().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_numerical_gradient_and_relative_error_arguments():
+    assert _message(numerical_gradient, lambda: 0.0, np.array([1, 2])) == (
+        "x must be a floating-point numpy array, got ndarray of dtype int64"
+    )
+    assert _message(numerical_gradient, lambda: 0.0, [1.0]) == (
+        "x must be a floating-point numpy array, got list"
+    )
+    assert _message(numerical_gradient, lambda: 0.0, np.zeros(1), eps=-1.0) == (
+        "eps must be a finite number > 0, got -1.0"
+    )
+    assert _message(relative_error, np.zeros(1), np.zeros(1), tiny=0) == (
+        "tiny must be a finite number > 0, got 0"
+    )
+    assert _message(relative_error, np.zeros(2), np.zeros(3)) == (
+        "numeric must have the shape of analytic (2,), got (3,)"
+    )
+    # tiny guards a denominator that is (almost) 0: 1e-13 / max(1e-13, 1e-12) = 0.1
+    assert relative_error(np.array([1e-13]), np.array([0.0])) == pytest.approx(0.1)
+    assert relative_error(np.array([]), np.array([])) == 0.0
+    x = np.array([0.5])
+    f = lambda: float(x[0] ** 3)  # noqa: E731
+    expected = ((0.5 + 1e-6) ** 3 - (0.5 - 1e-6) ** 3) / (2 * 1e-6)  # the default eps
+    assert numerical_gradient(f, x)[0] == expected
+
+
+def test_check_gradients_defaults():
+    w = np.array([0.5, -1.5])
+    f = lambda: float(np.sum(w**3))  # noqa: E731
+    wrong = {"w": 3 * w**2 + np.array([0.0, 1e-3])}
+    default = check_gradients(f, {"w": w}, wrong)
+    assert default == check_gradients(f, {"w": w}, wrong, 1e-6, norm=False)
+    assert default["w"] == pytest.approx(relative_error(wrong["w"], 3 * w**2), rel=1e-3)
+    assert check_gradients(f, {"w": w}, wrong, norm=True)["w"] < default["w"]

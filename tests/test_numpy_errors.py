@@ -307,3 +307,109 @@ def test_copy_names_a_weight_the_copy_lacks():
         net.copy,
         encoder_units=None,
     )
+
+
+def test_layer_messages_are_exact():
+    rng = np.random.default_rng(0)
+    _raises_exactly(
+        InvalidParameterError, "in_features must be an int >= 1, got 0", Dense, 0, 2, rng=rng
+    )
+    _raises_exactly(
+        InvalidParameterError, "out_features must be an int >= 1, got 0", Dense, 2, 0, rng=rng
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "dtype must be float32 or float64 (a NumPy dtype or its name), got 'int8'",
+        Dense,
+        2,
+        2,
+        rng=rng,
+        dtype="int8",
+    )
+    layer = Dense(2, 3, rng=rng)
+    assert (layer.name, layer.in_features, layer.out_features) == ("dense", 2, 3)
+    _raises_exactly(RuntimeError, "layer 'dense': call forward before backward", layer.backward, 0)
+    _raises_exactly(
+        InvalidParameterError,
+        "layer 'dense': x must have shape (n, 2), got (3, 3)",
+        layer.forward,
+        np.zeros((3, 3)),
+    )
+    _raises_exactly(RuntimeError, "ReLU: call forward before backward", ReLU().backward, 0)
+    _raises_exactly(RuntimeError, "Concat: call forward before backward", Concat().backward, 0)
+    _raises_exactly(
+        InvalidParameterError,
+        "xs must contain at least one array, got an empty list",
+        Concat().forward,
+        [],
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "labels must lie in [0, 1] for 2 classes, got values in [0, 2]",
+        SoftmaxCrossEntropy().forward,
+        np.zeros((2, 2)),
+        np.array([0, 2]),
+    )
+
+
+def test_network_layers_are_named_and_xent_heads_output_logits():
+    net = MultimodalNet(
+        {"a": 2}, {"y": 1, "c": 3}, encoder_units=2, losses={"c": "xent"}, head_activation="relu"
+    )
+    assert {n: layer.name for n, layer in net.layers.items()} == {
+        "encoder_a": "encoder_a", "shared": "shared", "head_y": "head_y", "head_c": "head_c"
+    }  # fmt: skip
+    assert isinstance(net.head_relus["y"], ReLU) and net.head_relus["c"] is None
+    assert net.shared_units == 20
+    np.testing.assert_array_equal(
+        net.parameters()["shared/W"],
+        MultimodalNet(
+            {"a": 2}, {"y": 1, "c": 3}, encoder_units=2, losses={"c": "xent"}, seed=0
+        ).parameters()["shared/W"],
+    )
+
+
+def test_network_messages_are_exact():
+    net = MultimodalNet({"a": 2}, {"y": 1})
+    inputs = {"a": np.zeros((2, 2))}
+    _raises_exactly(RuntimeError, "call forward(...) or loss(...) first", net.activation_pattern)
+    _raises_exactly(RuntimeError, "call loss(inputs, targets) before backward()", net.backward)
+    _raises_exactly(
+        RuntimeError,
+        "call loss(...) and backward() first (again after each forward)",
+        net.input_gradients,
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "targets must name the heads ['y']: unknown ['z'], missing ['y']",
+        net.loss,
+        inputs,
+        {"z": np.zeros((2, 1))},
+    )
+    _raises_exactly(
+        InvalidParameterError, "targets must be a non-empty dict, got [1]", net.loss, inputs, [1]
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "encoder_units must name the modalities ['a']: unknown ['b'], missing ['a']",
+        MultimodalNet,
+        {"a": 2},
+        {"y": 1},
+        encoder_units={"b": 2},
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "loss_weights must name the heads ['y']: unknown ['z'], missing none",
+        MultimodalNet,
+        {"a": 2},
+        {"y": 1},
+        loss_weights={"z": 1.0},
+    )
+
+
+def test_check_network_takes_integer_inputs_and_passes_norm_to_the_inputs():
+    net = MultimodalNet({"a": 2}, {"y": 1}, shared_units=3, seed=4)
+    inputs, targets = {"a": np.array([[1, -1], [2, 1]])}, {"y": np.array([[1.0], [2.0]])}
+    worst = check_network(net, inputs, targets)
+    whole = check_network(net, inputs, targets, norm=True)
+    assert whole["input/a"] != worst["input/a"]
