@@ -19,6 +19,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # the site itself (book/_ext/offline_site.py copies it into _build/html/_static/mathjax/).
 MATHJAX_DIR := book/_mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
+# axe-core, injected into every page by the browser check, at the version in its package-lock.json.
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: book test lint unit nbval nbval-portable notebooks notebook bench browser chromium screenshots logo font pdf constraints clean
 
@@ -57,10 +59,14 @@ lint: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests --ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
-## make browser: open every page of the built book in headless Chromium, and check its links to
-## the API reference (run after make book).
-browser: $(VENV)/.installed-test chromium
+## make browser: open every page of the built book in headless Chromium at desktop and phone widths,
+## with axe-core, and check its links to the API reference (run after make book).
+browser: $(VENV)/.installed-test chromium $(AXE)
 	$(BIN)/pytest tests/test_site.py tests/test_api_links.py
+
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian's Chromium (Playwright's own browser download needs the network); root installs it.
 chromium:
