@@ -592,3 +592,14 @@ def test_accessibility(visits, name):
         if violation["impact"] in {"serious", "critical"}
     ]
     assert blocking == [], f"{name}: accessibility violations: {blocking}"
+
+
+def test_front_page_links_the_pdf_when_built(visits):
+    """``make pdf`` then ``make book``: every page, the front page first, links the whole book."""
+    built = (ROOT / "book" / "_build" / "pdf" / "book.pdf").is_file()
+    link = visits("intro.html").page.locator("a.book-download-pdf")
+    if not built:
+        assert link.count() == 0, "a link to a PDF that was never built"
+        return
+    assert link.is_visible(), "the PDF is built but the front page does not link it"
+    assert (BUILD / link.get_attribute("href")).is_file()
