@@ -19,6 +19,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # the site itself (book/_ext/offline_site.py copies it into _build/html/_static/mathjax/).
 MATHJAX_DIR := book/_mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
+# axe-core, injected into every page by the browser check, at the version in its package-lock.json.
+AXE := tests/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: book test lint unit nbval nbval-portable notebooks notebook mutation bench browser chromium screenshots logo font pdf constraints clean
 
@@ -58,18 +60,22 @@ lint: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests mmtutorial --ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
-## make browser: open every page of the built book in headless Chromium, and check its links to
-## the API reference (run after make book).
-browser: $(VENV)/.installed-test chromium
+## make browser: open every page of the built book in headless Chromium at desktop and phone widths,
+## with axe-core, and check its links to the API reference (run after make book).
+browser: $(VENV)/.installed-test chromium $(AXE)
 	$(BIN)/pytest tests/test_site.py tests/test_api_links.py
+
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian's Chromium (Playwright's own browser download needs the network); root installs it.
 chromium:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-## make screenshots: README pictures of the built book, in docs/screenshots/ (run after make book).
+## make screenshots: README pictures of the built book, desktop and phone, in docs/screenshots/
+## (run after make book; the Chinese is drawn with the book's own font, no system CJK font needed).
 screenshots: $(VENV)/.installed-test chromium
-	@fc-list :lang=zh | grep -q . || (apt-get update && apt-get install -y fonts-noto-cjk)
 	$(BIN)/python scripts/screenshots.py
 
 ## make font: subset Noto Sans SC to exactly the Chinese characters the book uses, into
@@ -82,6 +88,14 @@ font: $(VENV)/.installed-test $(FONTSOURCE)
 $(FONTSOURCE): book/_fonts/package.json book/_fonts/package-lock.json
 	cd book/_fonts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## make pdf: the whole book as one PDF, book/_build/pdf/book.pdf: the single-page HTML printed by
+## the browser check's Chromium, then checked by tests/pdf_check.py. The next make book links it
+## from every page. Not part of make test: it adds more than a minute.
+pdf: $(VENV)/.installed-test $(MATHJAX) chromium
+	$(BIN)/jupyter-book build book --builder singlehtml --warningiserror --keep-going
+	$(BIN)/python scripts/make_pdf.py
+	$(BIN)/pytest -p no:cacheprovider tests/pdf_check.py
 
 ## make logo: redraw book/_static/logo.png and favicon.ico.
 logo: $(VENV)/.installed-book

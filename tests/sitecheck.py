@@ -103,6 +103,7 @@ PHONE = {"width": 390, "height": 844}
 def launch_chromium(playwright, workdir: Path, viewport: dict = DESKTOP):
     """A fresh headless Chromium profile in ``workdir``, seeing no CJK system font; returns a
     browser context."""
+    workdir.mkdir(parents=True, exist_ok=True)
     fonts_conf = workdir / "fonts-without-cjk.conf"
     fonts_conf.write_text(FONTCONFIG_WITHOUT_CJK, encoding="utf-8")
     return playwright.chromium.launch_persistent_context(

@@ -525,3 +525,82 @@ def test_front_page_previews_well(visits):
     assert meta.get("og:description") == meta["description"], meta
     image = meta.get("og:image", "")
     assert image and (BUILD / image).is_file(), f"og:image {image!r} is not in the build"
+
+
+# --- Accessibility --------------------------------------------------------------------------------
+
+AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_RUN = """async ([context, options]) => {
+    const where = context === "samples" ? { include: window.__styleSamples } : document;
+    const settings = { preload: false, resultTypes: ["violations"], ...options };
+    const results = await axe.run(where, settings);
+    return results.violations.map((v) => ({
+        rule: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.slice(0, 3).map((node) => node.target.join(" ")),
+    }));
+}"""
+# Dark mode, set as the theme's switch sets it, without transitions (axe would read colours half
+# way); then one element of each distinct text style (colour, background, size, weight): colour
+# contrast is a property of the style, and axe on a whole page costs seconds.
+DARK_MODE_SAMPLES = """() => {
+    const style = document.createElement("style");
+    style.textContent = "*, *::before, *::after { transition: none !important; }";
+    document.head.append(style);
+    document.documentElement.dataset.theme = "dark";
+    document.documentElement.dataset.mode = "dark";
+    const background = (el) => {
+        for (; el; el = el.parentElement) {
+            const colour = getComputedStyle(el).backgroundColor;
+            if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") return colour;
+        }
+        return "none";
+    };
+    const samples = new Map();
+    for (const el of document.body.querySelectorAll("*")) {
+        if (![...el.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim()))
+            continue;
+        const s = getComputedStyle(el);
+        const key = [s.color, background(el), s.fontSize, s.fontWeight, s.opacity].join("|");
+        if (!samples.has(key)) samples.set(key, el);
+    }
+    window.__styleSamples = [...samples.values()];
+    return samples.size;
+}"""
+LIGHT_MODE = """() => {
+    document.documentElement.dataset.theme = "light";
+    document.documentElement.dataset.mode = "light";
+}"""
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_accessibility(visits, name):
+    """axe-core: no serious or critical violation of any rule in light mode (contrast, alt text,
+    heading order, link and button names, ARIA, ...), and no colour contrast one in dark mode."""
+    assert AXE.is_file(), f"{AXE} is missing: `make browser` installs it (npm ci in tests/axe)"
+    page = visits(name).page
+    page.add_script_tag(path=str(AXE))
+    light = page.evaluate(AXE_RUN, ["document", {}])
+    try:
+        assert page.evaluate(DARK_MODE_SAMPLES) > 5
+        dark = page.evaluate(AXE_RUN, ["samples", {"runOnly": ["color-contrast"]}])
+    finally:
+        page.evaluate(LIGHT_MODE)
+    blocking = [
+        {"mode": mode, **violation}
+        for mode, violations in (("light", light), ("dark", dark))
+        for violation in violations
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    assert blocking == [], f"{name}: accessibility violations: {blocking}"
+
+
+def test_front_page_links_the_pdf_when_built(visits):
+    """``make pdf`` then ``make book``: every page, the front page first, links the whole book."""
+    # The build copies the PDF into downloads/ when make pdf had made one before it.
+    built = any((BUILD / "downloads").glob("*.pdf"))
+    link = visits("intro.html").page.locator("a.book-download-pdf")
+    if not built:
+        assert link.count() == 0, "a link to a PDF that was never built"
+        return
+    assert link.is_visible(), "the PDF is built but the front page does not link it"
+    assert (BUILD / link.get_attribute("href")).is_file()
