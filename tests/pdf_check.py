@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 import yaml
 from pypdf import PdfReader
+from sitecheck import page_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -31,12 +31,7 @@ def _squeeze(text: str) -> str:
 
 
 def _title(path: Path) -> str:
-    if path.suffix == ".ipynb":
-        notebook = nbformat.read(path, as_version=4)
-        text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-    else:
-        text = path.read_text(encoding="utf-8")
-    return re.search(r"^# (.+)$", text, re.MULTILINE).group(1).strip()
+    return re.search(r"^# (.+)$", page_markdown(path), re.MULTILINE).group(1).strip()
 
 
 def _documents() -> list[Path]:

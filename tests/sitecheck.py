@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parent.parent
 # The built book; BOOK_HTML points the checks at another build (e.g. a scratch copy).
 BUILD = Path(os.environ.get("BOOK_HTML", ROOT / "book" / "_build" / "html")).resolve()
@@ -115,3 +117,11 @@ def launch_chromium(playwright, workdir: Path, viewport: dict = DESKTOP):
         viewport=viewport,
         service_workers="block",
     )
+
+
+def page_markdown(source: Path) -> str:
+    """The markdown of a page's source: a notebook's markdown cells, or a Markdown file's text."""
+    if source.suffix == ".ipynb":
+        notebook = nbformat.read(source, as_version=4)
+        return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    return source.read_text(encoding="utf-8")

@@ -17,9 +17,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import nbformat
 import pytest
-from sitecheck import BUILD, ROOT
+from sitecheck import BUILD, ROOT, page_markdown
 
 BOOK = ROOT / "book"
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
@@ -39,12 +38,7 @@ def _not_built(page: str) -> str:
 
 def _prose(source: Path) -> str:
     """The markdown of a page's source (a notebook's markdown cells), without code fences."""
-    if source.suffix == ".ipynb":
-        notebook = nbformat.read(source, as_version=4)
-        text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-    else:
-        text = source.read_text(encoding="utf-8")
-    return FENCE.sub("", text)
+    return FENCE.sub("", page_markdown(source))
 
 
 def _sources() -> dict[str, Path]:
