@@ -394,3 +394,40 @@ def test_american_spelling_is_caught_outside_code():
         "optimizer",
         "normalizes",
     ]
+
+
+# ---------------------------------------------------------------- bibliography
+
+BIB = BOOK / "references.bib"
+
+
+def bib_problems(bibtex: str) -> list[str]:
+    """Entries whose rendering goes wrong: LaTeX accents in authors, lower-cased proper nouns.
+
+    pybtex's alpha labels spell ``Baltru{\\v{s}}aitis`` as ``BaltruvsaitisAM19`` (UTF-8 gives
+    ``BAM19``), and the bibliography style lower-cases a title's unbraced ``TensorFlow``.
+    """
+    problems = []
+    for key, body in re.findall(r"^@\w+\{([^,]+),(.*?)^\}", bibtex, re.MULTILINE | re.DOTALL):
+        author = re.search(r"^\s*author\s*=\s*\{(.*)\},?\s*$", body, re.MULTILINE)
+        if author and "\\" in author.group(1):
+            problems.append(f"{key}: write the author names in UTF-8, not LaTeX accents")
+        title = re.search(r"^\s*title\s*=\s*\{(.*)\},?\s*$", body, re.MULTILINE)
+        bare = re.sub(r"\{[^{}]*\}", "", title.group(1)) if title else ""
+        if cased := re.findall(r"\b(?:\w*[a-z][A-Z]\w*|[A-Z]{2,}\w*)", bare):
+            problems.append(f"{key}: brace {cased} in the title, or it renders lower-cased")
+    return problems
+
+
+def test_bibliography_renders_names_and_titles():
+    problems = bib_problems(BIB.read_text(encoding="utf-8"))
+    assert not problems, "book/references.bib:\n  " + "\n  ".join(problems)
+
+
+def test_bad_bibliography_entries_are_caught():
+    bad = (
+        "@article{x,\n  author = {Baltru{\\v{s}}aitis, Tadas},\n"
+        "  title = {TensorFlow: Systems with {ImageNet} and SGD},\n}\n"
+    )
+    problems = bib_problems(bad)
+    assert len(problems) == 2 and "['TensorFlow', 'SGD']" in problems[1], problems
