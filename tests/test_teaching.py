@@ -8,7 +8,7 @@
 - **Alt text**: every code cell with a PNG output has ``metadata.mystnb.image.alt``.
 - **Exercises**: the ``{exercise}`` labels of a chapter equal its ``{solution-start}`` labels,
   each solution is closed by ``{solution-end}``, and each chapter page has at least 3 exercises.
-- **Spelling**: British (optimiser, normalise, initialise, colour) in the prose.
+- **Spelling**: British (optimiser, normalise, initialise, colour) in the prose; TensorFlow, NumPy.
 """
 
 from __future__ import annotations
@@ -371,6 +371,7 @@ def test_a_mismatch_of_exercises_and_solutions_is_caught(cells: list[str], expec
 # ---------------------------------------------------------------- spelling
 
 AMERICAN = re.compile(r"\b(optimiz\w*|normaliz\w*|initializ\w*|regulariz\w*|colors?)\b", re.I)
+MISSPELT = re.compile(r"\b(?:Tensorflow|Numpy|Pytorch)\b")  # TensorFlow, NumPy, PyTorch
 PAGES = [*NOTEBOOKS, *sorted(BOOK.glob("*.md"))]
 
 
@@ -378,7 +379,7 @@ def american_spellings(markdown: str) -> list[str]:
     """American spellings in the prose of a page (code, inline code, links and labels skipped)."""
     text = FENCE.sub(lambda m: m.group(3) if m.group(2).strip().startswith("{") else "", markdown)
     text = re.sub(r"`[^`\n]*`|\]\([^)]*\)|\{[\w:-]+\}|:label:.*|<[^>]*>", "", text)
-    return AMERICAN.findall(text)
+    return AMERICAN.findall(text) + MISSPELT.findall(text)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
@@ -386,13 +387,17 @@ def test_prose_uses_british_spelling(path: Path):
     text = path.read_text(encoding="utf-8")
     pages = _markdown(json.loads(text)) if path.suffix == ".ipynb" else [text]
     found = [w for page in pages for w in american_spellings(page)]
-    assert not found, f"{path.name}: American spellings in the prose: {sorted(set(found))}"
+    assert not found, f"{path.name}: American or misspelt words in the prose: {sorted(set(found))}"
 
 
 def test_american_spelling_is_caught_outside_code():
     assert american_spellings("The Adam optimizer normalizes `optimizer=` colours") == [
         "optimizer",
         "normalizes",
+    ]
+    assert american_spellings("Tensorflow and Numpy, not `import tensorflow`") == [
+        "Tensorflow",
+        "Numpy",
     ]
 
 
