@@ -21,12 +21,13 @@ from mmtutorial._checks import (
 )
 
 from ._tf import keras
+from .attention import AttentionFusion
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 
 __all__ = ["FUSIONS", "article_model", "build_multimodal_model"]
 
 #: Fusion types of :func:`build_multimodal_model` and the fewest modalities each needs.
-FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2}
+FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2, "attention": 2}
 
 
 def _check_name(name: object, what: str) -> str:
@@ -108,6 +109,8 @@ def _fusion_layer(
         return GatedFusion(kernel_initializer=init(), **kw)
     if fusion == "tensor":
         return TensorFusion(**kw)
+    if fusion == "attention":
+        return AttentionFusion(kernel_initializer=init(), **kw)
     units = check_int("fusion_units", units, low=1)
     rank = check_int("rank", 4 if rank is None else rank, low=1)
     return LowRankFusion(units, rank, kernel_initializer=init(), **kw)
@@ -150,11 +153,11 @@ def build_multimodal_model(
         modalities to the fusion layer (the article's network).
     encoder_activation, shared_activation : str or None
         Activations of the encoders and of the shared Dense layer ``shared``.
-    fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank"}
+    fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank", "attention"}
         The layer ``fusion``: :class:`ConcatFusion`, :class:`SumFusion` (``"sum"``, ``"mean"``),
-        :class:`GatedFusion`, :class:`TensorFusion` or :class:`LowRankFusion`. ``sum``, ``mean``
-        and ``gated`` need equal widths at the fusion; ``gated``, ``tensor`` and ``lowrank`` two
-        modalities.
+        :class:`GatedFusion`, :class:`TensorFusion`, :class:`LowRankFusion` or
+        :class:`AttentionFusion` (2 heads). ``sum``, ``mean`` and ``gated`` need equal widths at
+        the fusion; ``gated``, ``tensor``, ``lowrank`` and ``attention`` two modalities.
     fusion_units, rank : int, optional
         Output width and rank of ``lowrank`` fusion (``fusion_units`` required, ``rank`` 4).
     shared_units : int
