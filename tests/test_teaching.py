@@ -145,15 +145,14 @@ def _label(arg: list[str], *, subscript: bool) -> str:
     """The label written in a sub/superscript, or '' for an index, a name or a power.
 
     A superscript in words is a label (``W^{\\text{sh}}``); a subscript in words is the name of a
-    head or modality, an index (``L_\\text{digit}``); a subscript letter that is not an index
-    letter is a label (``W_s``).
+    head or modality, an index (``L_\\text{digit}``); a single lower-case subscript letter that is
+    not an index letter is a label (``W_s``); anything else (``p_{n y_n}``, ``g_W``) is an index.
     """
     if len(arg) >= 2 and arg[0] in ("\\text", "\\mathrm", "\\textrm"):
         return "" if subscript else "".join(t for t in arg[1:] if t.isalnum())
-    letters = "".join(t for t in arg if re.fullmatch(r"[A-Za-z]", t))
-    if not subscript or not letters or set(letters) <= INDEX:
-        return ""  # a power, a transpose, a block index (1), or index letters
-    return letters
+    if not subscript or len(arg) != 1 or not re.fullmatch(r"[a-z]", arg[0]) or arg[0] in INDEX:
+        return ""  # a power, a transpose, a block index (1), index letters, a parameter (g_W)
+    return arg[0]
 
 
 def math_symbols(latex: str) -> set[str]:
