@@ -139,7 +139,7 @@ def linear_probe(
     return float(np.mean(np.argmax(design(test) @ w, axis=1) == y_test))
 
 
-def retrieval_top1(queries: Any, keys: Any) -> float:
+def retrieval_top1(queries: Any, keys: Any, *, labels: Any = None) -> float:
     """Return the fraction of queries whose most similar key (cosine) is their own pair.
 
     Row ``n`` of ``queries`` and row ``n`` of ``keys`` are two views of one sample (say, the
@@ -147,10 +147,16 @@ def retrieval_top1(queries: Any, keys: Any) -> float:
     similarity among all ``N`` keys; a hit is when that is key ``n``. A random embedding scores
     about ``1/N`` (chance level), a perfect alignment 1. Ties go to the lowest index.
 
+    With ``labels``, a hit is any key of the query's own class (class-level retrieval: "find a
+    digit 3"), whose chance level is the share of the query's class, about ``1/K`` for ``K``
+    balanced classes.
+
     Parameters
     ----------
     queries, keys : arrays, shape (batch, features)
         Paired embeddings, the same shape, no all-zero rows.
+    labels : integer array, shape (batch,), optional
+        Class of each pair; count a retrieved key of the same class as a hit.
 
     Returns
     -------
@@ -165,6 +171,8 @@ def retrieval_top1(queries: Any, keys: Any) -> float:
     1.0
     >>> retrieval_top1(a, rng.normal(size=a.shape)) < 0.1   # chance: 1/100
     True
+    >>> retrieval_top1(a, a[::-1], labels=np.zeros(100, int))   # one class: every key a hit
+    1.0
     """
     queries = _features("queries", queries)
     keys = _features("keys", keys, like=("queries", queries.shape[1]))
@@ -179,5 +187,9 @@ def retrieval_top1(queries: Any, keys: Any) -> float:
                 f"{name} must have no all-zero rows (no direction to compare), got "
                 f"{int(np.sum(norm == 0))}"
             )
+    targets = np.arange(len(queries))
+    if labels is not None:
+        targets = _labels("labels", labels, len(queries))
     similarity = (queries / norms[0]) @ (keys / norms[1]).T
-    return float(np.mean(np.argmax(similarity, axis=1) == np.arange(len(queries))))
+    found = np.argmax(similarity, axis=1)
+    return float(np.mean((found if labels is None else targets[found]) == targets))

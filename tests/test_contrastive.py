@@ -114,6 +114,8 @@ def test_train_contrastive_aligns_two_digit_views_far_above_chance():
     assert retrieval_top1(before["pix"], before["fou"]) < 5 * chance
     assert retrieval_top1(after["pix"], after["fou"]) > 10 * chance
     assert retrieval_top1(after["fou"], after["pix"]) > 10 * chance
+    digit = test_set.targets["digit"]  # the nearest fou embedding is mostly the same digit
+    assert retrieval_top1(after["pix"], after["fou"], labels=digit) > 0.5  # chance 0.1
 
 
 def test_train_contrastive_is_deterministic_given_its_seeds():

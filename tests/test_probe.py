@@ -82,6 +82,9 @@ def test_retrieval_top1_counts_pairs_found_first():
     assert retrieval_top1(queries, keys) == 0.5
     assert retrieval_top1(keys, keys * 5) == 1.0  # cosine: lengths do not matter
     assert retrieval_top1(keys, -keys) == 0.0
+    # By class: query 1 finds key 2 and query 2 finds key 1, both of class 1.
+    assert retrieval_top1(queries, keys, labels=np.array([0, 1, 1, 2])) == 1.0
+    assert retrieval_top1(queries, keys, labels=np.array([0, 1, 2, 2])) == 0.5
 
 
 def test_retrieval_top1_of_unrelated_embeddings_is_chance():
@@ -100,3 +103,5 @@ def test_retrieval_top1_rejects_bad_inputs():
         retrieval_top1(np.zeros((3, 2)), np.ones((3, 2)))
     with pytest.raises(InvalidParameterError, match="queries must have shape"):
         retrieval_top1(np.ones(3), np.ones(3))
+    with pytest.raises(InvalidParameterError, match=r"labels must be 3 integer labels, shape"):
+        retrieval_top1(np.ones((3, 2)), np.ones((3, 2)), labels=np.zeros(2, int))

@@ -145,13 +145,13 @@ def embed(model: keras.Model, inputs: Any) -> dict[str, np.ndarray]:
 
 
 def _make_step(model: keras.Model, optimizer: Any, temperature: float) -> Any:
-    a, b = model.input
+    first, second = model.input
     variables = model.trainable_variables
     position = {id(v): i for i, v in enumerate(variables)}
     layers = {layer.name: layer for layer in model.layers}
     encoders = {
         m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
-        for m in (a, b)
+        for m in (first, second)
         if f"encoder_{m}" in layers
     }
 
@@ -159,7 +159,7 @@ def _make_step(model: keras.Model, optimizer: Any, temperature: float) -> Any:
     def step(x: dict) -> tuple:
         with tf.GradientTape() as tape:
             out = model(x, training=True)
-            loss = info_nce(out[a], out[b], temperature) + sum(model.losses)
+            loss = info_nce(out[first], out[second], temperature) + sum(model.losses)
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables, strict=True))
         norms = {m: tf.linalg.global_norm([grads[i] for i in idx]) for m, idx in encoders.items()}

@@ -75,8 +75,8 @@ def get_loss(name: str, loss: Any) -> Callable:
 def info_nce(emb_a: Any, emb_b: Any, temperature: float = 0.1) -> Any:
     r"""Symmetric InfoNCE (CLIP) loss of ``N`` paired embeddings, two ``(batch, features)`` arrays.
 
-    Row ``n`` of ``emb_a`` and row ``n`` of ``emb_b`` are two modalities of one sample; every
-    other row of the batch is a negative. With cosine similarities ``S_nk = cos(a_n, b_k) / τ``,
+    Row ``u_n`` of ``emb_a`` and row ``v_n`` of ``emb_b`` are two modalities of one sample; every
+    other row of the batch is a negative. With cosine similarities ``S_nk = cos(u_n, v_k) / τ``,
     the loss is cross-entropy with the pairs as the labels, in both directions
     (van den Oord et al., 2018; Radford et al., 2021):
 
