@@ -99,7 +99,8 @@ def hygiene_problems(nb: dict) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("name") == "stderr":
                 problems.append(f"stderr output in cell {head!r}: {_output_text(output)[:80]!r}")
-            if output.get("output_type") == "error":
+            raises = "raises-exception" in cell.get("metadata", {}).get("tags", [])
+            if output.get("output_type") == "error" and not raises:
                 problems.append(f"error output in cell {head!r}")
             if LOCAL_PATH.search(_output_text(output)):
                 problems.append(f"a local path in the output of cell {head!r}")
