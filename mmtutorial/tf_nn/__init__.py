@@ -6,6 +6,7 @@ Importing it imports TensorFlow; ``import mmtutorial`` alone does not.
 """
 
 from .attention import AttentionFusion
+from .balance import OGMGE, encoder_outputs
 from .bridge import copy_numpy_weights, gradients_numpy_vs_tf, tf_gradients
 from .contrastive import build_dual_encoder, embed, train_contrastive
 from .data import make_dataset
@@ -20,6 +21,7 @@ __all__ = [
     "ConcatFusion",
     "GatedFusion",
     "LowRankFusion",
+    "OGMGE",
     "SumFusion",
     "TensorFusion",
     "Trainer",
@@ -27,6 +29,7 @@ __all__ = [
     "build_dual_encoder",
     "build_multimodal_model",
     "copy_numpy_weights",
+    "encoder_outputs",
     "embed",
     "get_loss",
     "grad_norm_names",

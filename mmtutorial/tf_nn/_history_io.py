@@ -32,6 +32,8 @@ def _damaged(directory: str, problem: str) -> InvalidParameterError:
 class Checkpoints:
     """Save and restore one training run in ``directory`` (keeping ``max_to_keep`` checkpoints).
 
+    ``extra`` names further trackable state to save, e.g. learned loss weights.
+
     ``restore()`` returns the history of the epochs the restored checkpoint holds, or an empty
     one if the directory has no checkpoint yet.
     """
@@ -44,11 +46,12 @@ class Checkpoints:
         epoch: tf.Variable,
         iterator: Any,
         max_to_keep: int,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.directory = os.fspath(directory)
         self.epoch = epoch
         checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, epoch=epoch, iterator=iterator
+            model=model, optimizer=optimizer, epoch=epoch, iterator=iterator, **(extra or {})
         )
         self.checkpoint = checkpoint
         try:
