@@ -47,29 +47,53 @@ def _labels(name: str, labels: Any, batch: int, n_classes: int | None = None) ->
     return labels.astype(np.int64)
 
 
-def _softmax_regression(x: np.ndarray, y: np.ndarray, k: int, l2: float, w: np.ndarray) -> tuple:
-    """Minimise mean cross-entropy + ``l2/2 ‖W‖²`` (bias not penalised) by Nesterov's method.
+def _softmax_regression(
+    x: np.ndarray, y: np.ndarray, k: int, l2: float, w: np.ndarray
+) -> np.ndarray:
+    """Minimise mean cross-entropy + ``l2/2 ‖W‖²`` (bias not penalised) by L-BFGS.
 
-    ``x`` is ``(batch, features)`` with a column of ones appended; the step ``1/Λ`` uses Böhning's
-    bound on the Hessian, ``Λ = ½ λ_max(xᵀx / N) + l2``, so every step decreases the loss.
+    ``x`` is ``(batch, features)`` with a column of ones appended, ``w`` the starting weights
+    ``(features + 1, k)``. L-BFGS (Nocedal and Wright, algorithm 7.4) keeps the last 10 steps
+    and gradient changes to approximate the inverse Hessian; a backtracking (Armijo) line search
+    makes every step decrease the loss. Stops when ``‖∇‖ < 1e-6`` or after 1000 iterations.
     """
-    n = len(x)
-    one_hot = np.eye(k)[y]
-    penalty = np.ones((x.shape[1], 1))
-    penalty[-1] = 0.0  # the bias
-    step = 1.0 / (0.5 * np.linalg.eigvalsh(x.T @ x / n)[-1] + l2)
-    previous, v = w, w
-    for t in range(1, 2001):
-        logits = x @ v
+    one_hot, penalty = np.eye(k)[y], np.ones((x.shape[1], 1))
+    penalty[-1] = 0.0  # the bias row
+
+    def loss_and_gradient(w: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = x @ w
         logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        grad = x.T @ (p - one_hot) / n + l2 * penalty * v
-        w = v - step * grad
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        loss = -np.mean(np.sum(one_hot * log_p, axis=1)) + 0.5 * l2 * np.sum(penalty * w**2)
+        return loss, x.T @ (np.exp(log_p) - one_hot) / len(x) + l2 * penalty * w
+
+    loss, grad = loss_and_gradient(w)
+    history: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(1000):
         if np.linalg.norm(grad) < 1e-6:
             break
-        v, previous = w + (t - 1) / (t + 2) * (w - previous), w
-    return w, t
+        q, alphas = grad.copy(), []
+        for s_, y_ in reversed(history):  # two-loop recursion: q = H⁻¹ grad
+            alphas.append(np.sum(s_ * q) / np.sum(y_ * s_))
+            q -= alphas[-1] * y_
+        if history:
+            s_, y_ = history[-1]
+            q *= np.sum(s_ * y_) / np.sum(y_ * y_)
+        else:
+            q /= max(1.0, np.linalg.norm(grad))
+        for (s_, y_), alpha in zip(history, reversed(alphas), strict=True):
+            q += s_ * (alpha - np.sum(y_ * q) / np.sum(y_ * s_))
+        slope, step = -np.sum(grad * q), 1.0
+        while True:
+            new_w = w - step * q
+            new_loss, new_grad = loss_and_gradient(new_w)
+            if new_loss <= loss + 1e-4 * step * slope or step < 1e-10:
+                break
+            step /= 2
+        if np.sum((new_w - w) * (new_grad - grad)) > 1e-12:
+            history = [*history[-9:], (new_w - w, new_grad - grad)]
+        w, loss, grad = new_w, new_loss, new_grad
+    return w
 
 
 def linear_probe(
@@ -86,8 +110,8 @@ def linear_probe(
     A linear probe measures how much of the label a representation holds in a linearly readable
     form, without training the representation itself. Features are standardised with the train
     statistics (a feature constant on train is only centred); the regression minimises mean
-    cross-entropy plus ``l2/2 ‖W‖²`` (a strictly convex problem) by accelerated full-batch
-    gradient descent, from small random weights drawn with ``seed``. The result is deterministic.
+    cross-entropy plus ``l2/2 ‖W‖²`` (a strictly convex problem) by full-batch L-BFGS, from
+    small random weights drawn with ``seed``. The result is deterministic.
 
     Parameters
     ----------
@@ -135,7 +159,7 @@ def linear_probe(
         return np.hstack([(x - mean) / std, np.ones((len(x), 1))])
 
     start = 0.01 * rng.normal(size=(train.shape[1] + 1, k))
-    w, _ = _softmax_regression(design(train), y_train, k, l2, start)
+    w = _softmax_regression(design(train), y_train, k, l2, start)
     return float(np.mean(np.argmax(design(test) @ w, axis=1) == y_test))
 
 
