@@ -163,3 +163,23 @@ def test_builder_is_seeded_and_saves_and_loads(tmp_path):
     loaded = keras.models.load_model(tmp_path / "attention.keras")
     assert type(loaded.get_layer("fusion")) is AttentionFusion
     np.testing.assert_array_equal(loaded(x)["digit"].numpy(), model(x)["digit"].numpy())
+
+
+def test_a_model_with_attention_fusion_takes_masks_and_trains_with_modality_dropout():
+    model = digits_model(seed=1)
+    x = {"pix": RNG.normal(size=(6, 240)), "fou": RNG.normal(size=(6, 76))}
+    mask = {"pix": np.arange(6) % 2 == 0, "fou": np.ones(6, bool)}
+    out = model(x, mask=mask)["digit"].numpy()
+    moved = {**x, "pix": x["pix"] + 100.0 * ~mask["pix"][:, None]}
+    np.testing.assert_array_equal(model(moved, mask=mask)["digit"].numpy(), out)
+    assert np.abs(model(moved)["digit"].numpy() - out)[1::2].max() > 1e-3
+    data = standardize(load_digits(views=("pix", "fou")).subset(slice(0, 2000, 10)))[0]
+    history = train(
+        model,
+        make_dataset(data, batch_size=50, shuffle_seed=0),
+        "adam",
+        losses={"digit": "xent"},
+        epochs=3,
+        modality_dropout=0.5,
+    )
+    assert np.isfinite(history.loss).all() and history.loss[-1] < history.loss[0]
