@@ -1,8 +1,9 @@
-"""A small training loop for :class:`~mmtutorial.numpy_nn.MultimodalNet` (chapters 3b and 6).
+"""A small training loop for :class:`~mmtutorial.numpy_nn.MultimodalNet`, with early stopping.
 
-Full-batch or seeded mini-batch steps (from :func:`mmtutorial.data.batches`), a
-:class:`~mmtutorial.history.History` with one entry per step, one concise line every few steps
-(3 significant digits: what every CPU reproduces after many steps), and early stopping.
+Used by chapters 1, 2, 3a, 3b and 6 (early stopping: chapter 6). Full-batch or seeded mini-batch
+steps (from :func:`mmtutorial.data.batches`), a :class:`~mmtutorial.history.History` with one
+entry per step, one concise line every few steps (3 significant digits: what every CPU
+reproduces after many steps).
 """
 
 from __future__ import annotations
