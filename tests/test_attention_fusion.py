@@ -58,8 +58,8 @@ def test_gradients_match_float64_finite_differences(units, mask):
     layer, rng = AttentionFusion(num_heads=2, units=units, dtype="float64"), RNG
     h = [tf.Variable(rng.normal(size=(4, 2))), tf.Variable(rng.normal(size=(4, 3)))]
     r = rng.normal(size=tuple(layer(h, mask=mask).shape))  # L = Σ r ⊙ fusion(h)
-    for w in layer.trainable_weights:
-        w.assign(rng.normal(size=tuple(w.shape)))
+    for w in layer.trainable_weights:  # scale 0.5: a softmax far from saturation
+        w.assign(rng.normal(scale=0.5, size=tuple(w.shape)))
     variables = [*h, *layer.trainable_weights]
     assert len(variables) == 2 + 2 * 2 + 1 + 8  # inputs, projections, embedding, q k v output
     forward = tf.function(lambda: tf.reduce_sum(layer(h, mask=mask) * r))
@@ -98,6 +98,18 @@ def test_an_absent_modality_has_no_effect_on_the_output():
     assert layer.compute_mask(H, MASK).numpy().tolist() == [True, True, True, False]
 
 
+@pytest.mark.parametrize("width", [2, 3, 8])
+def test_key_biases_do_not_change_the_output(width):
+    # The softmax over the keys ignores what adds to every key's score alike, as a key bias
+    # does. Keras 3.15 broke this for key_dim = 1 with as many tokens as heads (see key_dim).
+    layer = seeded(num_heads=2)
+    h = [H[0][:, :1].repeat(width, axis=1), H[1][:, :width]]
+    out = layer(h).numpy()
+    layer.attention.weights[3].assign(RNG.normal(size=layer.attention.weights[3].shape))
+    assert layer.attention.weights[3].path.endswith("key/bias")
+    np.testing.assert_allclose(layer(h).numpy(), out, rtol=1e-5, atol=1e-6)
+
+
 def test_seeded_weights_are_reproducible_and_start_uncorrelated():
     a, b = seeded(5), seeded(5)
     a(H), b(H)
@@ -111,9 +123,11 @@ def test_seeded_weights_are_reproducible_and_start_uncorrelated():
 
 
 def test_bad_arguments_fail_naming_them():
-    for name in ("num_heads", "key_dim", "units"):
+    for name in ("num_heads", "units"):
         with pytest.raises(InvalidParameterError, match=f"{name} must be an int >= 1, got 0"):
             AttentionFusion(**{name: 0})
+    with pytest.raises(InvalidParameterError, match="key_dim must be an int >= 2, got 1"):
+        AttentionFusion(key_dim=1)
     with pytest.raises(InvalidParameterError, match="AttentionFusion 'att': needs at least 2 mod"):
         AttentionFusion(name="att")([H[0]])
     layer = AttentionFusion(name="att")

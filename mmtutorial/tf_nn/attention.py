@@ -36,7 +36,11 @@ class AttentionFusion(_Fusion):
     num_heads : int
         Attention heads.
     key_dim : int, optional
-        Width of each head's queries and keys; default ``max(1, u // num_heads)``.
+        Width of each head's queries, keys and values, at least 2; default
+        ``max(2, u // num_heads)``. (With width 1, Keras 3.15's ``MultiHeadAttention`` adds its
+        query, key and value biases along the token axis instead of the head axis whenever the
+        number of tokens equals ``num_heads``: ``keras.ops.add`` takes them for a channels-first
+        bias.)
     units : int, optional
         Token width ``u``; default the modalities' common width, or the largest one if they
         differ (then each modality is projected to it).
@@ -66,7 +70,7 @@ class AttentionFusion(_Fusion):
     ) -> None:
         super().__init__(**kwargs)
         self.num_heads = check_int("num_heads", num_heads, low=1)
-        self.key_dim = None if key_dim is None else check_int("key_dim", key_dim, low=1)
+        self.key_dim = None if key_dim is None else check_int("key_dim", key_dim, low=2)
         self.units = None if units is None else check_int("units", units, low=1)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
@@ -96,7 +100,7 @@ class AttentionFusion(_Fusion):
         )
         self.attention = keras.layers.MultiHeadAttention(
             self.num_heads,
-            self.key_dim or max(1, width // self.num_heads),
+            self.key_dim or max(2, width // self.num_heads),
             kernel_initializer=self.kernel_initializer,
             dtype=self.dtype_policy,
             name="attention",
