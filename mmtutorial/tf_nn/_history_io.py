@@ -1,6 +1,7 @@
 """History I/O of :func:`mmtutorial.tf_nn.train`: epoch records, progress lines, checkpoints.
 
-A checkpoint holds the weights, the optimizer, the epoch, the data iterator and the history.
+Used by the training loop of chapters 4 and 5. A checkpoint holds the weights, the optimizer, the
+epoch, the data iterator and the history.
 
 The history goes to ``history.json`` *before* the checkpoint is written, and a resumed run keeps
 only its first ``epoch`` entries: a crash between the two writes cannot misalign it. Anything in
@@ -131,7 +132,7 @@ def append_epochs(history: History, records: dict, count: int) -> None:
 
 
 def progress_line(history: History, epochs: int) -> str:
-    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_h> …  <metric> <value> …"`` (3 digits)."""
+    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_i> …  <metric> <value> …"`` (3 digits)."""
     epoch = len(history)
     parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {history.loss[-1]:.3g}"]
     if len(history.head_losses) > 1:

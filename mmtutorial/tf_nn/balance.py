@@ -120,18 +120,13 @@ def _encoders(model: keras.Model) -> dict[str, keras.layers.Layer]:
     return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
 
 
-def encoder_names(model: keras.Model) -> list[str]:
-    """Return the modalities ``m`` of ``model`` that have an ``encoder_<m>`` layer."""
-    return list(_encoders(model))
-
-
 def check_options(
     model: keras.Model, losses: Mapping, loss_weights: dict, **options: object
 ) -> dict[str, object]:
     """Check ``train``'s ``modality_dropout``, ``ogm_ge``, ``loss_weighting`` and ``seed``.
 
     Returns the keyword arguments of ``make_train_step``: ``loss_weighting`` becomes
-    ``log_variances``, ``{h: s_h}`` (empty for ``"fixed"``).
+    ``log_variances``, ``{h: s_i}`` (empty for ``"fixed"``).
     """
     p = options["modality_dropout"]
     check_ogm_ge(options["ogm_ge"], model, losses)
@@ -165,7 +160,7 @@ def check_ogm_ge(ogm_ge: object, model: keras.Model, losses: Mapping[str, Callab
 
 
 def make_log_variances(mode: object, losses: Mapping[str, Callable], loss_weights: dict) -> dict:
-    """Return ``{head: s_h}``, learnable log-variances starting at 0, for ``"uncertainty"``."""
+    """Return ``{h: s_i}``, learnable log-variances starting at 0, for ``"uncertainty"``."""
     check_choice("loss_weighting", mode, LOSS_WEIGHTINGS)
     if mode == "fixed":
         return {}
@@ -178,11 +173,11 @@ def make_log_variances(mode: object, losses: Mapping[str, Callable], loss_weight
 
 
 def weighted_total(heads: dict, loss_weights: Mapping, log_variances: Mapping) -> tuple:
-    """Return ``(L, {h: weight})``: ``Σ_h λ_h L_h``, or ``Σ_h exp(−s_h) L_h + s_h`` if learned.
+    """Return ``(L, {h: weight})``: ``Σ_i λ_i L_i``, or ``Σ_i exp(−s_i) L_i + s_i`` if learned.
 
-    The second is Kendall et al.'s (2018) uncertainty weighting with ``s_h = log σ_h²``, in the
+    The second is Kendall et al.'s (2018) uncertainty weighting with ``s_i = log σ_i²``, in the
     common form without their ½ factors (the same for every kind of head): at its minimum over
-    ``s_h``, ``exp(−s_h) = 1 / L_h``, so a head with a lower loss gets a larger weight.
+    ``s_i``, ``exp(−s_i) = 1 / L_i``, so a head with a lower loss gets a larger weight.
     """
     if not log_variances:
         return tf.add_n([loss_weights[h] * heads[h] for h in heads]), {}
@@ -239,7 +234,8 @@ def call_with_mask(model: keras.Model, x: dict, mask: dict, training: bool) -> d
     if not getattr(fusion, "supports_masking", False):
         x = {m: x[m] * tf.cast(mask[m][:, None], x[m].dtype) for m in x}
         return model(x, training=training)
-    with warnings.catch_warnings():  # the model's outputs drop the mask, which Keras warns about
+    x = {m: tf.identity(v) for m, v in x.items()}  # Keras attaches the mask to its input tensors
+    with warnings.catch_warnings():  # a model that drops the mask at its outputs warns
         warnings.filterwarnings("ignore", message=".*does not support masking.*")
         return model(x, training=training, mask=mask)
 
@@ -250,6 +246,49 @@ def forward(model: keras.Model, x: dict, modality_dropout: float, seed: int, ste
         return model(x, training=True)
     keep = dropout_mask(list(x), tf.shape(x[next(iter(x))])[0], modality_dropout, seed, step)
     return call_with_mask(model, x, keep, training=True)
+
+
+def ogm_scores(model: keras.Model, x: dict, y: object, loss: Callable, head: str) -> dict:
+    """Return ``{m: s_m}`` with ``s_m = Σ_n exp(−ℓ_n)`` on ``head`` with only ``m`` present."""
+    batch = tf.shape(next(iter(x.values())))[0]
+    scores = {}
+    for m in _encoders(model):
+        mask = {o: tf.fill([batch], o == m) for o in x}
+        y_hat = call_with_mask(model, x, mask, training=False)
+        scores[m] = tf.reduce_sum(tf.exp(-tf.stop_gradient(loss(y, y_hat[head]))))
+    return scores
+
+
+def ogm_coefficients(scores: dict, alpha: float) -> tuple[dict, dict]:
+    """Return ``({m: k_m}, {m: ρ_m})``: ``k_m = 1 − tanh(α ρ_m)`` where ``ρ_m > 1``, else 1.
+
+    Examples
+    --------
+    >>> k, rho = ogm_coefficients({"a": 3.0, "b": 1.0}, alpha=0.5)
+    >>> round(float(k["a"]), 4), float(k["b"]), float(rho["a"])
+    (0.0949, 1.0, 3.0)
+    """
+    k, rho = {}, {}
+    for m, s in scores.items():
+        others = [scores[o] for o in scores if o != m]
+        rho[m] = tf.cast(s, tf.float32) / tf.cast(tf.add_n(others) / len(others), tf.float32)
+        k[m] = tf.where(rho[m] > 1, 1 - tf.tanh(alpha * rho[m]), tf.ones_like(rho[m]))
+    return k, rho
+
+
+def modulate(grads: list, groups: dict, k: dict, noise: bool, seed: int, step: tf.Tensor) -> list:
+    """Return ``grads`` with each encoder ``m``'s (positions ``groups[m]``) scaled by ``k[m]``
+    and, with ``noise``, plus Gaussian noise of the standard deviation of each gradient's entries.
+    """
+    grads = list(grads)
+    for m in groups:
+        for i in groups[m]:
+            g = grads[i] * tf.cast(k[m], grads[i].dtype)
+            if noise:
+                std = tf.math.reduce_std(grads[i]) + 1e-8
+                g += std * normal(tf.shape(g), [seed, step, 1 + i], g.dtype)
+            grads[i] = g
+    return grads
 
 
 def ogm_step(
@@ -275,46 +314,3 @@ def record_names(model: keras.Model, ogm_ge: OGMGE | None, log_variances: Mappin
     """Return the keys the step adds to the record's ``metrics``: learned weights, coefficients."""
     names = [f"loss_weight_{h}" for h in log_variances]
     return names + [f"ogm_coefficient_{m}" for m in _encoders(model) if ogm_ge is not None]
-
-
-def ogm_coefficients(scores: dict, alpha: float) -> tuple[dict, dict]:
-    """Return ``({m: k_m}, {m: ρ_m})``: ``k_m = 1 − tanh(α ρ_m)`` where ``ρ_m > 1``, else 1.
-
-    Examples
-    --------
-    >>> k, rho = ogm_coefficients({"a": 3.0, "b": 1.0}, alpha=0.5)
-    >>> round(float(k["a"]), 4), float(k["b"]), float(rho["a"])
-    (0.0949, 1.0, 3.0)
-    """
-    k, rho = {}, {}
-    for m, s in scores.items():
-        others = [scores[o] for o in scores if o != m]
-        rho[m] = tf.cast(s, tf.float32) / tf.cast(tf.add_n(others) / len(others), tf.float32)
-        k[m] = tf.where(rho[m] > 1, 1 - tf.tanh(alpha * rho[m]), tf.ones_like(rho[m]))
-    return k, rho
-
-
-def ogm_scores(model: keras.Model, x: dict, y: object, loss: Callable, head: str) -> dict:
-    """Return ``{m: s_m}`` with ``s_m = Σ_n exp(−ℓ_n)`` on ``head`` with only ``m`` present."""
-    batch = tf.shape(next(iter(x.values())))[0]
-    scores = {}
-    for m in _encoders(model):
-        mask = {o: tf.fill([batch], o == m) for o in x}
-        out = call_with_mask(model, x, mask, training=False)
-        scores[m] = tf.reduce_sum(tf.exp(-tf.stop_gradient(loss(y, out[head]))))
-    return scores
-
-
-def modulate(grads: list, groups: dict, k: dict, noise: bool, seed: int, step: tf.Tensor) -> list:
-    """Return ``grads`` with each encoder ``m``'s (positions ``groups[m]``) scaled by ``k[m]``
-    and, with ``noise``, plus Gaussian noise of the standard deviation of each gradient's entries.
-    """
-    grads = list(grads)
-    for m in groups:
-        for i in groups[m]:
-            g = grads[i] * tf.cast(k[m], grads[i].dtype)
-            if noise:
-                std = tf.math.reduce_std(grads[i]) + 1e-8
-                g += std * normal(tf.shape(g), [seed, step, 1 + i], g.dtype)
-            grads[i] = g
-    return grads

@@ -1,8 +1,8 @@
 """Keras 3 builders for multimodal networks: per-modality encoders, a fusion layer, heads.
 
 Chapter 4 builds the article's network with :func:`article_model` and checks it against the NumPy
-version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`); chapter 5 compares the fusion layers,
-and adds auxiliary unimodal heads (``auxiliary_heads=True``).
+version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`), and chapter 6 reuses it; chapter 5
+compares the fusion layers and adds auxiliary unimodal heads (``auxiliary_heads=True``).
 """
 
 from __future__ import annotations
@@ -187,6 +187,9 @@ def build_multimodal_model(
     -------
     keras.Model
         Takes a dict ``{modality: (batch, d_m)}``, returns a dict ``{head: (batch, units)}``.
+        ``model(x, mask={modality: (batch,) bool})`` passes a per-sample modality mask to the
+        fusion layer (absent: ``False``). Keras attaches the mask to ``x``'s tensors, and a later
+        call on the same tensors reuses it: pass NumPy arrays, or fresh tensors each time.
 
     Examples
     --------
@@ -244,7 +247,9 @@ def build_multimodal_model(
         outputs[f"aux_{m}_{h}"] = keras.layers.Dense(
             units, activation, kernel_initializer=init(), dtype=dtype, name=f"aux_{m}_{h}"
         )(e)
-    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=name)
+    model.supports_masking = True  # model(x, mask={m: (batch,) bool}) masks at the fusion layer
+    return model
 
 
 def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:

@@ -43,13 +43,14 @@ def make_train_step(
 ) -> Callable[[dict, dict], dict]:
     """Return ``step(x, y)``: one optimiser step on a batch, returning its nested record.
 
-    The record is ``{"loss": L, "head_losses": {h: L_h}, "grad_norms": {name: norm}, "metrics":
-    {...}}`` (float64 scalars), with ``L = Σ_h loss_weights[h] · mean_batch(losses[h](y_h, ŷ_h))``
-    plus any ``model.losses`` (an auxiliary head ``aux_<m>_<h>`` learns ``y_h``).
+    The record is ``{"loss": L, "head_losses": {h: L_i}, "grad_norms": {name: norm}, "metrics":
+    {...}}`` (float64 scalars) with, for head ``i`` named ``h``, ``L_i`` the batch mean of
+    ``losses[h](y_i, ŷ_i)`` and ``L = Σ_i λ_i L_i`` (``λ_i = loss_weights[h]``) plus any
+    ``model.losses``; an auxiliary head ``aux_<m>_<h>`` learns head ``h``'s target.
     ``grad_norms[m]`` is ``sqrt(Σ_v ‖∂L/∂v‖²)`` over the variables ``v`` of layer ``encoder_<m>``
     (before OGM-GE); a modality without an encoder reports ``grad_norms["input_<m>"]``, the norm
     of ``∂L/∂x_m`` over the batch. The step also updates the ``metrics``. The options are
-    :func:`train`'s, with ``log_variances`` (``{h: s_h}``) for ``loss_weighting="uncertainty"``.
+    :func:`train`'s, with ``log_variances`` (``{h: s_i}``) for ``loss_weighting="uncertainty"``.
     """
     log_variances = dict(log_variances or {})
     balance.check_ogm_ge(ogm_ge, model, losses)
@@ -70,8 +71,8 @@ def make_train_step(
         with tf.GradientTape() as tape:
             for m in raw:  # no encoder: measure the gradient reaching the input itself
                 tape.watch(x[m])
-            out = balance.forward(model, x, modality_dropout, seed, step_number)
-            heads = {h: tf.reduce_mean(fn(y[h], out[h])) for h, fn in losses.items()}
+            y_hat = balance.forward(model, x, modality_dropout, seed, step_number)
+            heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
             total, weights = balance.weighted_total(heads, loss_weights, log_variances)
             total = tf.add_n([total, *model.losses])
         grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
@@ -83,7 +84,7 @@ def make_train_step(
         pairs = zip(grads[: len(variables)], variables, strict=True)
         optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
         for h, metric in metrics.values():
-            metric.update_state(y[h], out[h])
+            metric.update_state(y[h], y_hat[h])
         inputs = zip(raw, grads[len(variables) :], strict=True)
         norms |= {f"input_{m}": tf.norm(g) for m, g in inputs}
         extras |= {f"loss_weight_{h}": w for h, w in weights.items()}
@@ -352,8 +353,8 @@ def train(
     ogm_ge : OGMGE, optional
         Modulate the encoders' gradients (:class:`OGMGE`); records ``ogm_coefficient_<m>``.
     loss_weighting : {"fixed", "uncertainty"}
-        ``"uncertainty"`` learns a log-variance ``s_h`` per head (Kendall et al., 2018),
-        ``L = Σ_h exp(−s_h) L_h + s_h`` without ``loss_weights``; records ``loss_weight_<h>``.
+        ``"uncertainty"`` learns a log-variance ``s_i`` per head (Kendall et al., 2018),
+        ``L = Σ_i exp(−s_i) L_i + s_i`` without ``loss_weights``; records ``loss_weight_<h>``.
     seed : int
         Seeds modality dropout and OGM-GE noise (keyed by the optimizer's step: resumable).
 
