@@ -66,13 +66,10 @@ def test_auxiliary_heads_sit_on_each_encoder_and_leave_the_other_layers_unchange
         head = layers[f"aux_{m}_label"]
         assert head.units == 3 and head.activation is keras.activations.linear
         assert head.input is layers[f"encoder_{m}"].output  # e_m alone, not the fusion
+        assert aux.output[f"aux_{m}_label"].shape == (None, 3)
+    aux_weights = {v.path: v.numpy() for v in aux.weights}
     for v in plain.weights:  # the aux streams come last: same seed, same main-path weights
-        np.testing.assert_array_equal(
-            v.numpy(),
-            aux.get_layer(v.path.split("/")[0])
-            .weights[["kernel", "bias"].index(v.path.split("/")[1])]
-            .numpy(),
-        )
+        np.testing.assert_array_equal(v.numpy(), aux_weights[v.path])
 
 
 def test_auxiliary_heads_learn_the_heads_targets_and_receive_gradients():
