@@ -6,6 +6,7 @@ Read top to bottom: one ``tf.GradientTape`` step returning a nested record, the 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from mmtutorial.history import History
 from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
 from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
+from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
@@ -178,12 +180,15 @@ class Trainer:
         loss_weights: Mapping[str, float] | None = None,
         metrics: Mapping[str, Sequence[Any]] | None = None,
         jit_compile: bool = False,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.model = check_model(model)
         self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
         self.jit_compile = check_bool("jit_compile", jit_compile)
-        self.optimizer = check_optimizer(optimizer)
-        self.optimizer.build(self.model.trainable_variables)
+        self.strategy = check_strategy(strategy, self.model, self.jit_compile)
+        with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
+            self.optimizer = check_optimizer(optimizer)
+            build_optimizer(self.optimizer, self.model, self.strategy)
         metrics = check_mapping(
             "metrics", metrics or {}, keys=self.losses, what="heads", exact=False, allow_empty=True
         )
@@ -194,10 +199,12 @@ class Trainer:
 
     def _compile(self, spec: tuple) -> None:
         if self.metrics is None:  # built once: a later fit goes on with the same objects
-            self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
-        step = make_train_step(
-            self.model, self.losses, self.loss_weights, self.optimizer, self.metrics
-        )
+            with scope(self.strategy):
+                self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
+        make_step = make_train_step
+        if self.strategy is not None:
+            make_step = functools.partial(make_replica_step, self.strategy)
+        step = make_step(self.model, self.losses, self.loss_weights, self.optimizer, self.metrics)
         template = {
             "loss": None,
             "head_losses": dict.fromkeys(self.losses),
@@ -250,7 +257,8 @@ class Trainer:
                     "or inf, or the learning rate is too large"
                 )
             done = int(self.epoch)
-            if saver is not None and (done % checkpoint_every == 0 or done == epochs):
+            chief = is_chief(self.strategy)  # under a strategy, only the chief writes
+            if saver is not None and chief and (done % checkpoint_every == 0 or done == epochs):
                 saver.save(history)
             if log_every and (done % log_every == 0 or done == epochs):
                 print(progress_line(history, epochs))
@@ -270,6 +278,7 @@ def train(
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
     jit_compile: bool = False,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> History:
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
 
@@ -309,6 +318,13 @@ def train(
         Run whole epochs (up to ``XLA_STEPS_PER_CALL`` steps at a time) as one XLA computation,
         their batches drawn first: several times faster for small networks. Every epoch must
         have the same batch shapes (as :func:`make_dataset`'s have).
+    strategy : tf.distribute.Strategy, optional
+        Run every step on the strategy's replicas (e.g. ``MultiWorkerMirroredStrategy``, see
+        :mod:`mmtutorial.tf_nn.distributed`); build ``model`` inside ``strategy.scope()``. Every
+        replica reads the same global batches from ``data`` and trains on its share of the rows,
+        with the loss averaged over the global batch: the weights and the history are those of
+        one process on the same batches, to float rounding. Only the chief writes checkpoints;
+        every worker resumes from ``checkpoint_dir``. Not with ``jit_compile``.
 
     Returns
     -------
@@ -336,6 +352,7 @@ def train(
     (True, ['input_x1', 'input_x2'])
     """
     options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
+    options["strategy"] = strategy
     trainer = Trainer(model, optimizer, losses=losses, **options)
     fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
     return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)
