@@ -42,7 +42,7 @@ from .data import make_dataset
 from .models import article_model, build_multimodal_model
 from .training import train
 
-__all__ = ["free_ports", "launch", "main", "train_job", "weights_digest"]
+__all__ = ["free_ports", "launch", "main", "run_worker", "tf_config", "train_job", "weights_digest"]
 
 MODELS = ("article", "digits")
 RESULT_FILE = "result.json"
@@ -70,7 +70,13 @@ def free_ports(count: int) -> list[int]:
 
 
 def tf_config(ports: Sequence[int], index: int) -> dict:
-    """The ``TF_CONFIG`` of worker ``index`` in a cluster of local workers on ``ports``."""
+    """The ``TF_CONFIG`` of worker ``index`` in a cluster of local workers on ``ports``.
+
+    Examples
+    --------
+    >>> tf_config([2222, 2223], 1)["task"]
+    {'type': 'worker', 'index': 1}
+    """
     workers = [f"127.0.0.1:{port}" for port in ports]
     return {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
 
@@ -155,10 +161,11 @@ def run_worker(options: argparse.Namespace) -> None:
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     index = strategy.cluster_resolver.task_id or 0
     out = options.out
+    crash = options.fail_worker == index  # dies after one epoch, its peers blocked in a step
     start = time.perf_counter()
     history, weights = train_job(
         options.model,
-        epochs=options.epochs,
+        epochs=1 if crash else options.epochs,
         batch_size=options.batch_size * strategy.num_replicas_in_sync,
         learning_rate=options.learning_rate,
         seed=options.seed,
@@ -167,8 +174,9 @@ def run_worker(options: argparse.Namespace) -> None:
         log_every=options.log_every if is_chief(strategy) else 0,
     )
     seconds = time.perf_counter() - start
-    if options.fail_worker == index:
-        raise SystemExit(f"worker {index} fails on purpose (--fail-worker {index})")
+    if crash:
+        print(f"worker {index} crashes on purpose after epoch 1 (--fail-worker)", flush=True)
+        os._exit(3)
     print(f"final loss {history.loss[-1]:.4g}  weights {weights_digest(weights)}", flush=True)
     if out is not None and is_chief(strategy):
         os.makedirs(out, exist_ok=True)
