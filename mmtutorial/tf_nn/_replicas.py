@@ -79,8 +79,8 @@ def _share(batch: Any, replica: tf.Tensor, replicas: int, size: tf.Tensor) -> An
 
 
 def _global_mean(values: tf.Tensor, rows: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
-    """This replica's part of the global batch mean: ``Σ values / size``; a loss that returns
-    its own batch mean (a scalar) is weighted by ``rows / size`` (0 for an empty share)."""
+    """This replica's part of the global batch mean: ``Σ values / size``; a loss function that
+    returns its own batch mean (a scalar) is weighted by ``rows / size`` (0 for an empty share)."""
     if values.shape.rank == 0:
         return tf.math.multiply_no_nan(values, tf.cast(rows / size, values.dtype))
     return tf.reduce_sum(values) / tf.cast(size, values.dtype)
@@ -110,6 +110,9 @@ def make_replica_step(
         if f"encoder_{m}" in layers
     }
     raw = [m for m in model.input if m not in encoders]
+    # A Keras loss object divides its batch mean by the number of replicas under a strategy
+    # (right only for equal shares): use its per-sample values and divide by N here instead.
+    losses = {h: fn.call if isinstance(fn, keras.losses.Loss) else fn for h, fn in losses.items()}
 
     def replica_step(x: dict, y: dict) -> dict:
         context = tf.distribute.get_replica_context()

@@ -35,6 +35,7 @@ import numpy as np
 
 from mmtutorial._checks import InvalidParameterError, check_int, check_number
 from mmtutorial.data import article_data, load_digits, standardize, train_test_split
+from mmtutorial.repro import set_seed
 
 from ._replicas import is_chief, scope
 from ._tf import keras, tf
@@ -112,7 +113,8 @@ def train_job(
     (MSE on both heads); ``"digits"``: ``pix`` and ``fou`` encoders (32 units) on 1500
     standardised training digits, cross-entropy and accuracy. Adam, batches of ``batch_size``
     (the *global* batch), shuffled with ``seed``. Under ``strategy`` the model is built in its
-    scope; the same call in one process and on every worker gives the same result.
+    scope. It first calls :func:`mmtutorial.repro.set_seed` with ``seed`` (TensorFlow included),
+    so the same call in one process and on every worker gives the same result.
 
     Examples
     --------
@@ -122,6 +124,7 @@ def train_job(
     """
     if model not in MODELS:
         raise InvalidParameterError(f"model must be one of {list(MODELS)}, got {model!r}")
+    set_seed(seed, tensorflow=True)  # the shuffle depends on TensorFlow's global seed too
     if model == "article":
         data, losses, metrics = article_data(seed=seed), {"y1": "mse", "y2": "mse"}, None
     else:
