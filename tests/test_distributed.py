@@ -20,8 +20,9 @@ from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.distributed import launch, main, train_job
 
 TIMEOUT = "240"  # seconds per launch: generous for a loaded 2-core machine
-# 100 samples in global batches of 2 × 10: whole batches only, because a tf.data iterator restored
-# from a checkpoint does not continue the shuffled order when the last batch is smaller.
+# 100 samples in global batches of 2 × 10: whole batches only. With a smaller last batch, a
+# shuffled make_dataset iterator restored from a checkpoint after some epochs (1 or 2 of 100
+# samples in batches of 16 or 48, TF 2.21) does not continue the order of an uninterrupted one.
 RUN = ["--model", "article", "--batch-size", "10", "--learning-rate", "0.02", "--seed", "1"]
 
 

@@ -212,58 +212,56 @@ def launch(workers: int, worker_args: Sequence[str], *, timeout: float = 300.0) 
     Each worker is ``python -m mmtutorial.tf_nn.distributed --worker <worker_args>`` with its
     ``TF_CONFIG`` (ports from :func:`free_ports`). Prints each worker's output in order when
     all succeed (0). If a worker fails, or the run exceeds ``timeout`` seconds, stops the others
-    and prints which worker failed and the end of its output (1).
+    and prints which worker failed and the end of its output (1): a worker whose peer died would
+    otherwise wait for it forever.
     """
     workers = check_int("workers", workers, low=1)
     timeout = check_number("timeout", timeout, low=0, low_open=True)
     ports = free_ports(workers)
-    logs = tempfile.mkdtemp(prefix="mmtutorial-workers-")
     command = [sys.executable, "-m", "mmtutorial.tf_nn.distributed", "--worker", *worker_args]
-    processes, paths = [], []
-    for index in range(workers):
-        env = os.environ | {"TF_CONFIG": json.dumps(tf_config(ports, index))}
-        paths.append(os.path.join(logs, f"worker{index}.log"))
-        with open(paths[-1], "w", encoding="utf-8") as log:
-            processes.append(
-                subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-            )
-    deadline = time.monotonic() + timeout
-    try:
-        while any(p.poll() is None for p in processes):
-            failed = [i for i, p in enumerate(processes) if p.poll() not in (None, 0)]
-            if failed:
-                i = failed[0]
-                _stop(processes)
-                print(
-                    f"worker {i} of {workers} exited with code {processes[i].returncode}; "
-                    f"stopped the others. Its last lines:\n{_tail(paths[i])}",
-                    file=sys.stderr,
-                )
-                return 1
-            if time.monotonic() > deadline:
-                _stop(processes)
-                print(
-                    f"the {workers} workers did not finish within {timeout:g} s; stopped them",
-                    file=sys.stderr,
-                )
-                return 1
-            time.sleep(0.05)
-        failed = [i for i, p in enumerate(processes) if p.returncode != 0]
+    processes = []
+    with tempfile.TemporaryDirectory(prefix="mmtutorial-workers-") as logs:
+        paths = [os.path.join(logs, f"worker{index}.log") for index in range(workers)]
+        try:
+            for index, path in enumerate(paths):
+                env = os.environ | {"TF_CONFIG": json.dumps(tf_config(ports, index))}
+                with open(path, "w", encoding="utf-8") as log:
+                    processes.append(
+                        subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+                    )
+            return _wait(processes, paths, time.monotonic() + timeout, timeout)
+        finally:
+            _stop(processes)
+
+
+def _wait(processes: list, paths: list[str], deadline: float, timeout: float) -> int:
+    """Poll the workers until all succeed (print their output), one fails, or time runs out."""
+    while True:
+        codes = [p.poll() for p in processes]
+        failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
         if failed:
             i = failed[0]
+            _stop(processes)
             print(
-                f"worker {i} of {workers} exited with code {processes[i].returncode}. "
-                f"Its last lines:\n{_tail(paths[i])}",
+                f"worker {i} of {len(processes)} exited with code {codes[i]}; stopped the "
+                f"others. Its last lines:\n{_tail(paths[i])}",
                 file=sys.stderr,
             )
             return 1
-        for index, path in enumerate(paths):
-            with open(path, encoding="utf-8", errors="replace") as stream:
-                for line in stream.read().splitlines():
-                    print(f"[worker {index}] {line}")
-        return 0
-    finally:
-        _stop(processes)
+        if all(code == 0 for code in codes):
+            for index, path in enumerate(paths):
+                with open(path, encoding="utf-8", errors="replace") as stream:
+                    for line in stream.read().splitlines():
+                        print(f"[worker {index}] {line}")
+            return 0
+        if time.monotonic() > deadline:
+            _stop(processes)
+            print(
+                f"the {len(processes)} workers did not finish within {timeout:g} s; stopped them",
+                file=sys.stderr,
+            )
+            return 1
+        time.sleep(0.05)
 
 
 def _parser() -> argparse.ArgumentParser:
