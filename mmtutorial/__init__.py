@@ -8,6 +8,7 @@ NumPy only (``import mmtutorial`` loads none of TensorFlow):
 - ``gradcheck``: centred finite differences and relative errors (3a, 3b)
 - ``history``: ``History``, what both engines' ``train`` return
 - ``plotting``: every figure of the book; ``repro``: seeding and a quiet TensorFlow import
+- ``probe``: linear probes of representations and cross-modal retrieval top-1 (chapters 5, 6)
 
 TensorFlow, imported only when one of these is imported (chapter 4 on):
 

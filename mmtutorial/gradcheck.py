@@ -1,4 +1,6 @@
-"""Gradient checking with centred finite differences and the CS231n relative error (chapter 3b).
+"""Gradient checking with centred finite differences and the CS231n relative error.
+
+Used by chapters 2, 3a, 3b and 4.
 
 Compares a hand-written backward pass with ``(f(x + ε) − f(x − ε)) / 2ε``, one entry at a time.
 """

@@ -1,6 +1,7 @@
 """`History`: what a training run records, the same object for both engines' ``train``.
 
-NumPy only. ``numpy_nn.train`` appends one record per step, ``tf_nn.train`` one per epoch.
+NumPy only. ``numpy_nn.train`` appends one record per step, ``tf_nn.train`` one per epoch. Every
+``train`` call in the book returns one; chapters 3b, 4, 5 and 6 read its losses and grad norms.
 """
 
 from __future__ import annotations

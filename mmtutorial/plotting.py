@@ -1,4 +1,4 @@
-"""Every figure the book shows, in one consistent style (all chapters use it).
+"""Every figure the book shows, in one consistent style (chapters 1, 2, 3b, 4, 5 and 6 use it).
 
 Colours come from the Okabe-Ito palette, which stays distinguishable with colour-blindness; a
 modality keeps the same colour in every figure of the book (:func:`modality_color`).
@@ -13,13 +13,16 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ._checks import InvalidParameterError, check_choice, check_dims, check_int
 
 __all__ = [
     "PALETTE",
+    "backward_pass",
     "bar_chart",
     "computation_graph",
+    "fusion_points",
     "image_grid",
     "line_chart",
     "modality_color",
@@ -86,7 +89,8 @@ def line_chart(
     title, xlabel, ylabel : str
         Figure title and axis labels (with units).
     logy : bool
-        Use a logarithmic y axis (for losses that fall by orders of magnitude).
+        Use a logarithmic y axis (for losses that fall by orders of magnitude), its ticks
+        written as plain numbers (``0.05``, ``0.1``, ``0.2``), not powers of ten.
     ax : matplotlib Axes, optional
         Draw into this axes instead of a new figure.
 
@@ -104,10 +108,18 @@ def line_chart(
             np.arange(len(values)), np.asarray(values), label=label, color=modality_color(label, i)
         )
     if logy:
-        ax.set_yscale("log")
+        _log_axis(ax)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(frameon=False)
     return ax.figure
+
+
+def _log_axis(ax: Axes) -> None:
+    """A logarithmic y axis with ticks at 1, 2, 5 per decade, written as plain numbers (0.05)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def bar_chart(
@@ -180,6 +192,43 @@ def image_grid(
     return fig
 
 
+class _Canvas:
+    """Boxes (layers) and arrows on an axes spanning the unit square: the diagrams' drawing kit."""
+
+    def __init__(self, ax: Axes):
+        ax.set_axis_off()
+        ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.0))
+        self.ax = ax
+
+    def box(self, x: float, y: float, text: str, color: str | None = None, bold: bool = False):
+        fill = to_rgba(color, 0.35) if color else "#EEEEEE"
+        style = dict(boxstyle="round,pad=0.4", facecolor=fill, edgecolor="#333333")
+        style["linewidth"] = 2.0 if bold else 1.0
+        return self.ax.text(x, y, text, ha="center", va="center", fontsize=7.5, bbox=style)
+
+    def arrow(self, start, end, *, up: bool = False, back: bool = False, color: str = "#333333"):
+        """Arrow from box ``start`` to box ``end``: rightwards, upwards, or leftwards (``back``)."""
+        tail, head = ((0.5, 1.0), (0.5, 0.0)) if up else ((1.0, 0.5), (0.0, 0.5))
+        if back:
+            tail, head = (0.0, 0.5), (1.0, 0.5)
+        props = dict(arrowstyle="->", color=color, lw=1.6 if back else 1.0, shrinkA=4, shrinkB=4)
+        props["linestyle"] = "--" if back else "-"
+        self.ax.annotate("", xy=head, xycoords=end, xytext=tail, textcoords=start, arrowprops=props)
+
+    def note(self, x: float, y: float, text: str, color: str = "#333333"):
+        return self.ax.text(x, y, text, ha="center", va="center", fontsize=7.5, color=color)
+
+
+def _rows(n: int) -> list[float]:
+    return [0.5] if n == 1 else list(np.linspace(0.85, 0.15, n))
+
+
+def _layer(name: str, activation: str | None, n_out: int, n_in: int) -> str:
+    """A layer box's text: its name, what it computes and its output shape, its weights' shape."""
+    act = f"{activation}, " if activation else ""
+    return f"{name}\n{act}out (N, {n_out})\nW: {n_in}×{n_out}"
+
+
 def computation_graph(
     modality_dims: Mapping[str, int],
     head_dims: Mapping[str, int],
@@ -187,14 +236,17 @@ def computation_graph(
     shared_units: int = 20,
     encoder_units: int | None = None,
     head_activation: str | None = "relu",
-    title: str = "Computation graph",
+    title: str = "Computation graph: boxes are layers, arrows carry values",
 ) -> Figure:
-    """Draw a multimodal network as a computation graph, left to right, with boxes and arrows.
+    """Draw a multimodal network as a computation graph, left to right: layers and their shapes.
 
-    Each modality's input (in its colour, :func:`modality_color`), its encoder (if
-    ``encoder_units``), the concatenation (the fusion layer), the shared ReLU layer, one head and
-    one loss per output, and the total loss ``L``. Arrows show the forward pass; backpropagation
-    runs along the same arrows in reverse, so a modality is reached only through the fusion box.
+    Each box is a *layer* (or an input, or a loss): its name, what it computes, the shape of its
+    output for a batch of ``N`` samples and the shape of its weight matrix. Each arrow carries a
+    value (an array) from one layer to the next. Inputs and encoders are drawn in their
+    modality's colour (:func:`modality_color`); then come the concatenation (the fusion layer),
+    the shared ReLU layer, one head and one loss per output, and the total loss ``L``.
+    Backpropagation runs along the same arrows in reverse (:func:`backward_pass`), so a modality
+    is reached only through the fusion box.
 
     Parameters
     ----------
@@ -215,8 +267,11 @@ def computation_graph(
     --------
     >>> fig = computation_graph({"x1": 10, "x2": 10}, {"y1": 10, "y2": 10})
     >>> boxes = [t.get_text() for t in fig.axes[0].texts if t.get_text()]
-    >>> len(boxes)  # 2 inputs, concat, shared, 2 heads, 2 losses, total
+    >>> len(boxes)  # 2 inputs, fusion, shared, 2 heads, 2 losses, total
     9
+    >>> print(boxes[0])
+    fusion
+    concat, out (N, 20)
     """
     check_choice("head_activation", head_activation, ("relu", None))
     modality_dims = check_dims("modality_dims", modality_dims)
@@ -224,47 +279,152 @@ def computation_graph(
     shared_units = check_int("shared_units", shared_units, low=1)
     if encoder_units is not None:
         encoder_units = check_int("encoder_units", encoder_units, low=1)
-    n_rows = max(len(modality_dims), len(head_dims))
-    fig = plt.figure(figsize=(8.0, 1.0 + 0.8 * n_rows))
-    ax = fig.add_axes((0.0, 0.0, 1.0, 0.88))
+    fig = plt.figure(figsize=(8.0, 1.2 + 0.9 * max(len(modality_dims), len(head_dims))))
+    canvas = _Canvas(fig.add_axes((0.0, 0.0, 1.0, 0.88)))
     fig.suptitle(title)
-    ax.set_axis_off()
-    ax.set(xlim=(0.0, 1.0), ylim=(0.0, 1.0))
-    xs = iter(np.linspace(0.07, 0.93, 7 if encoder_units else 6))
-
-    def rows(n: int) -> list[float]:
-        return [0.5] if n == 1 else list(np.linspace(0.85, 0.15, n))
-
-    def box(x: float, y: float, text: str, color: str = "#EEEEEE"):
-        fill = to_rgba(color, 0.35 if color != "#EEEEEE" else 1.0)
-        style = dict(boxstyle="round,pad=0.4", facecolor=fill, edgecolor="#333333")
-        return ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox=style)
-
-    def arrow(start, end) -> None:
-        ax.annotate(
-            "", xy=(0.0, 0.5), xycoords=end, xytext=(1.0, 0.5), textcoords=start,
-            arrowprops=dict(arrowstyle="->", color="#333333", lw=1.0, shrinkA=5, shrinkB=5),
-        )  # fmt: skip
-
+    xs = iter(np.linspace(0.06, 0.94, 7 if encoder_units else 6))
     x_in = next(xs)
     x_enc = next(xs) if encoder_units else None
     x_fuse, x_shared, x_head, x_loss, x_total = (next(xs) for _ in range(5))
-    fuse = box(x_fuse, 0.5, "concat\n(fusion)")
-    for i, (m, y) in enumerate(zip(modality_dims, rows(len(modality_dims)), strict=True)):
-        node = box(x_in, y, f"{m}\n({modality_dims[m]})", modality_color(m, i))
+    fused = (
+        sum(modality_dims.values()) if encoder_units is None else encoder_units * len(modality_dims)
+    )
+    fuse = canvas.box(x_fuse, 0.5, f"fusion\nconcat, out (N, {fused})")
+    for i, (m, y) in enumerate(zip(modality_dims, _rows(len(modality_dims)), strict=True)):
+        node = canvas.box(x_in, y, f"input {m}\n(N, {modality_dims[m]})", modality_color(m, i))
         if x_enc is not None:
-            encoder = box(x_enc, y, f"encoder_{m}\n{encoder_units}, ReLU", modality_color(m, i))
-            arrow(node, encoder)
+            text = _layer(f"encoder_{m}", "ReLU", encoder_units, modality_dims[m])
+            encoder = canvas.box(x_enc, y, text, modality_color(m, i))
+            canvas.arrow(node, encoder)
             node = encoder
-        arrow(node, fuse)
-    shared = box(x_shared, 0.5, f"shared\n{shared_units}, ReLU")
-    arrow(fuse, shared)
-    total = box(x_total, 0.5, "total\n$L = \\Sigma_i\\, L_i$")
-    activation = ", ReLU" if head_activation == "relu" else ""
-    for i, (h, y) in enumerate(zip(head_dims, rows(len(head_dims)), strict=True)):
-        head = box(x_head, y, f"head_{h}\n{head_dims[h]}{activation}")
-        loss = box(x_loss, y, f"$L_{i + 1}$\n({h})")
-        arrow(shared, head)
-        arrow(head, loss)
-        arrow(loss, total)
+        canvas.arrow(node, fuse)
+    shared = canvas.box(x_shared, 0.5, _layer("shared", "ReLU", shared_units, fused))
+    canvas.arrow(fuse, shared)
+    total = canvas.box(x_total, 0.5, "total loss\n$L = \\Sigma_i\\, L_i$")
+    activation = "ReLU" if head_activation == "relu" else None
+    for i, (h, y) in enumerate(zip(head_dims, _rows(len(head_dims)), strict=True)):
+        head = canvas.box(x_head, y, _layer(f"head_{h}", activation, head_dims[h], shared_units))
+        loss = canvas.box(x_loss, y, f"loss $L_{i + 1}$\n({h})")
+        canvas.arrow(shared, head)
+        canvas.arrow(head, loss)
+        canvas.arrow(loss, total)
+    return fig
+
+
+def backward_pass(
+    modality_dims: Mapping[str, int],
+    head_dims: Mapping[str, int],
+    *,
+    shared_units: int = 20,
+    title: str = "Backward pass: gradients sum at the shared layer, split at the fusion",
+) -> Figure:
+    """Draw backpropagation through an early-fusion network (the article's), right to left.
+
+    Dashed arrows carry gradients from each loss back through its head into the shared layer,
+    where the heads' contributions **sum**
+    (:math:`\\partial L/\\partial \\mathbf{h} = \\sum_i \\partial L_i/\\partial \\mathbf{h}`);
+    the gradient of the fused vector then **splits** at the concatenation: each modality gets
+    the columns of its own features, drawn in its colour (:func:`modality_color`).
+
+    Examples
+    --------
+    >>> fig = backward_pass({"x1": 10, "x2": 10}, {"y1": 10, "y2": 10})
+    >>> [t.get_text().split(":")[0] for t in fig.axes[0].texts if t.get_text().startswith("s")]
+    ['split', 'shared\\nReLU, out (N, 20)\\nW', 'sum']
+    """
+    modality_dims = check_dims("modality_dims", modality_dims)
+    head_dims = check_dims("head_dims", head_dims)
+    shared_units = check_int("shared_units", shared_units, low=1)
+    fig = plt.figure(figsize=(8.0, 1.6 + 0.9 * max(len(modality_dims), len(head_dims))))
+    canvas = _Canvas(fig.add_axes((0.0, 0.0, 1.0, 0.88)))
+    fig.suptitle(title)
+    x_in, x_fuse, x_shared, x_head, x_loss = np.linspace(0.07, 0.93, 5)
+    fused = sum(modality_dims.values())
+    fuse = canvas.box(x_fuse, 0.5, f"fusion\nconcat, out (N, {fused})")
+    canvas.note(x_fuse, 0.18, "split: each modality\ngets its own columns")
+    first = 1
+    for i, (m, y) in enumerate(zip(modality_dims, _rows(len(modality_dims)), strict=True)):
+        color = modality_color(m, i)
+        node = canvas.box(x_in, y, f"input {m}\n(N, {modality_dims[m]})", color)
+        canvas.arrow(fuse, node, back=True, color=color)
+        last = first + modality_dims[m] - 1
+        label = f"to {m}: columns\n{first}–{last} of $\\partial L/\\partial \\mathbf{{z}}$"
+        canvas.note(x_in + 0.02, y - 0.22 * np.sign(y - 0.5), label, color)
+        first = last + 1
+    shared = canvas.box(x_shared, 0.5, _layer("shared", "ReLU", shared_units, fused))
+    canvas.arrow(shared, fuse, back=True)
+    canvas.note(
+        (x_fuse + x_shared) / 2, 0.6, f"$\\partial L/\\partial \\mathbf{{z}}$\n(N, {fused})"
+    )
+    canvas.note(
+        x_shared,
+        0.18,
+        "sum: $\\partial L/\\partial \\mathbf{h}$\n"
+        "$= \\Sigma_i\\,\\partial L_i/\\partial \\mathbf{h}$",
+    )
+    for i, (h, y) in enumerate(zip(head_dims, _rows(len(head_dims)), strict=True)):
+        head = canvas.box(x_head, y, _layer(f"head_{h}", "ReLU", head_dims[h], shared_units))
+        loss = canvas.box(x_loss, y, f"loss $L_{i + 1}$\n({h})")
+        canvas.arrow(loss, head, back=True)
+        canvas.arrow(head, shared, back=True)
+        label = f"$\\partial L_{i + 1}/\\partial \\mathbf{{h}}$"
+        canvas.note((x_shared + x_head) / 2 + 0.02, y + 0.08 * np.sign(y - 0.5), label)
+    return fig
+
+
+#: What each fusion point's diagram stacks, bottom to top (``{m}`` is filled per modality).
+_FUSION_ROWS = {
+    "early fusion": ["input {m}", "fusion:\nconcat", "shared\nlayer", "head", "prediction"],
+    "intermediate fusion": [
+        "input {m}", "encoder\n{m}", "fusion:\nconcat", "shared layer\n+ head", "prediction",
+    ],
+    "late fusion": [
+        "input {m}", "model {m}\n(own head)", "prediction\nof {m}", "fusion:\naverage",
+        "prediction",
+    ],
+}  # fmt: skip
+
+
+def fusion_points(
+    modalities: Sequence[str] = ("x1", "x2"), *, title: str = "Where the modalities meet"
+) -> Figure:
+    """Early, intermediate and late fusion side by side, inputs at the bottom, prediction on top.
+
+    In each panel the fusion box (framed in bold) is where the modalities meet: on the raw
+    features (early), on their encodings (intermediate), or on each modality's own prediction
+    (late). Everything below it is drawn in the modality's colour (:func:`modality_color`).
+
+    Examples
+    --------
+    >>> fig = fusion_points(("pix", "fou"))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['early fusion', 'intermediate fusion', 'late fusion']
+    """
+    if isinstance(modalities, str) or len(modalities) < 2:
+        raise InvalidParameterError(
+            f"modalities must name at least two modalities, got {modalities!r}"
+        )
+    fig, axes = plt.subplots(1, 3, figsize=(8.0, 3.6), layout="constrained")
+    fig.suptitle(title)
+    heights = np.linspace(0.08, 0.92, 5)
+    for ax, (name, rows) in zip(axes, _FUSION_ROWS.items(), strict=True):
+        canvas = _Canvas(ax)
+        ax.set_title(name)
+        fused_row = next(r for r, text in enumerate(rows) if text.startswith("fusion"))
+        below = [np.linspace(0.25, 0.75, len(modalities))] * fused_row
+        lanes = [*below, *[[0.5]] * (len(rows) - fused_row)]
+        previous = None
+        for row, (text, xs, y) in enumerate(zip(rows, lanes, heights, strict=True)):
+            boxes = []
+            for i, x in enumerate(xs):
+                m = modalities[i] if len(xs) > 1 else None
+                color = modality_color(m, i) if m else None
+                label = text.format(m=m) if m else text
+                boxes.append(canvas.box(x, y, label, color, bold=row == fused_row))
+            if previous is not None:
+                for j, box in enumerate(boxes):
+                    sources = previous if len(boxes) == 1 else [previous[j]]
+                    for source in sources:
+                        canvas.arrow(source, box, up=True)
+            previous = boxes
     return fig

@@ -1,7 +1,7 @@
 """Reproducibility in one call: seeds Python, NumPy and (on request) TensorFlow.
 
-Every chapter's setup cell calls :func:`set_seed`; the TensorFlow modules call
-:func:`quiet_tensorflow` before they import TensorFlow.
+Every chapter's setup cell (chapters 1-6 and the setup check) calls :func:`set_seed`; the
+TensorFlow modules call :func:`quiet_tensorflow` before they import TensorFlow.
 """
 
 from __future__ import annotations

@@ -167,6 +167,9 @@ def test_strategy_option_rejects_what_it_cannot_run(strategy):
     outside = keras.optimizers.Adam()
     with pytest.raises(InvalidParameterError, match="optimizer must be created inside"):
         train(model, data, outside, losses=losses, epochs=1, strategy=strategy)
+    for option in ({"modality_dropout": 0.5}, {"loss_weighting": "uncertainty"}):
+        with pytest.raises(InvalidParameterError, match="not supported with it"):
+            train(model, data, "adam", losses=losses, epochs=1, strategy=strategy, **option)
 
 
 def test_one_replica_strategy_trains_like_no_strategy(strategy):

@@ -103,7 +103,7 @@ def test_seed_makes_weights_reproducible_and_dtype_is_applied():
         ({"head_specs": {}}, "head_specs must be a non-empty dict, got {}"),
         ({"head_specs": {"y": 3}}, r"head_specs\['y'\] must be \(units, activation\), got 3"),
         ({"head_specs": {"y": (1, "sigmoidal")}}, "activation must be a Keras activation"),
-        ({"fusion": "attention"}, "fusion must be one of .*, got 'attention'"),
+        ({"fusion": "bilinear"}, "fusion must be one of .*, got 'bilinear'"),
         ({"fusion": "gated", "modality_dims": {"a": 2}}, "needs at least 2 modalities, got 1"),
         ({"fusion": "sum", "modality_dims": {"a": 2, "b": 3}}, "same width, got {'a': 2, 'b': 3}"),
         ({"fusion": "lowrank"}, "fusion_units must be an int >= 1, got None"),

@@ -1,7 +1,7 @@
 """Data for the book: the article's toy arrays, synthetic multimodal tasks and the UCI digits.
 
 NumPy only. Every data set is a `MultimodalData`; `train_test_split` and `batches` are seeded;
-`standardize` scales features with training statistics.
+`standardize` scales features with training statistics. Chapters 1-6 all use it.
 """
 
 from .core import MultimodalData, batches, standardize, train_test_split

@@ -1,6 +1,7 @@
 """The `MultimodalData` container, seeded train/test splits and mini-batches.
 
-Every data set in the book (article toy data, synthetic tasks, digits) is one of these.
+Every data set in the book (article toy data, synthetic tasks, digits) is one of these; chapters
+1, 2, 3b, 4, 5 and 6 split them, and chapters 1, 4, 5 and 6 standardise the digits' views.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The UCI *Multiple Features* handwritten digits: 2000 digits, several views of each.
 
 Chapter 1 shows the pixel view and compares single-view models with fused ones; chapter 4 trains
-the Keras model on it. The data are vendored in ``mfeat.npz`` (see ``README.md`` beside it).
+the Keras model on it; chapters 5 and 6 run their imbalance, missing-view and FAQ demos on it.
+The data are vendored in ``mfeat.npz`` (see ``README.md`` beside it).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Synthetic multimodal data: the article's toy arrays and tasks with controllable structure.
 
-Chapters 3-4 train on `article_data`; chapters 2 and 5 build fusion and imbalance tasks with
-`make_synthetic`.
+Chapters 2, 3a, 3b, 4 and 6 use `article_data`; chapters 2, 3b, 5 and 6 build fusion,
+imbalance and FAQ tasks with `make_synthetic`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ article's network generalised to k modalities and m heads, every backward writte
 """
 
 from .layers import Concat, Dense, ReLU
-from .loop import train
+from .loop import EarlyStopping, train
 from .losses import HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy
 from .network import MultimodalNet, article_network
 from .optim import SGD, Adam
@@ -15,6 +15,7 @@ __all__ = [
     "Adam",
     "Concat",
     "Dense",
+    "EarlyStopping",
     "HalfSquaredError",
     "MeanSquaredError",
     "MultimodalNet",

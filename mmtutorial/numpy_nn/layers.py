@@ -1,7 +1,8 @@
 """Layers with a hand-written ``forward`` and ``backward``: Dense, ReLU and Concat.
 
-Used by chapter 3b (the NumPy derivation) and by :class:`~mmtutorial.numpy_nn.MultimodalNet`.
-Every layer caches what its backward needs during ``forward``; shapes are ``(batch, features)``.
+Used by chapters 3a and 3b, and through :class:`~mmtutorial.numpy_nn.MultimodalNet` by 1, 2, 4.
+Each caches what its backward needs during ``forward``. Here ``x`` and ``y`` are a layer's own
+input and output (not a head's target), of shape ``(batch, features)``.
 """
 
 from __future__ import annotations
@@ -90,9 +91,9 @@ class Dense:
         if self._x is None:
             raise RuntimeError(f"layer {self.name!r}: call forward before backward")
         check_shape(f"layer {self.name!r}: dy", dy, (self._x.shape[0], self.out_features))
-        self.grads["W"][...] = self._x.T @ dy  # dL/dW = x^T δ
-        self.grads["b"][...] = dy.sum(axis=0)  # dL/db = Σ_batch δ
-        return dy @ self.params["W"].T  # dL/dx = δ W^T
+        self.grads["W"][...] = self._x.T @ dy  # dL/dW = xᵀ δ: (in, N) @ (N, out) -> (in, out)
+        self.grads["b"][...] = dy.sum(axis=0)  # dL/db = Σ_n δ_n: (N, out) -> (out,)
+        return dy @ self.params["W"].T  # dL/dx = δ Wᵀ: (N, out) @ (out, in) -> (N, in)
 
 
 class ReLU:

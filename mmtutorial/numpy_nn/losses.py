@@ -1,5 +1,6 @@
 """Loss functions with a hand-written backward: the article's half squared error, Keras's mean
-squared error and softmax cross-entropy. Used by chapters 3a and 3b and by ``MultimodalNet``.
+squared error and softmax cross-entropy. Used by chapters 3a and 3b, and through
+``MultimodalNet`` by chapters 1, 2 and 4.
 
 All three average over the batch. Their names in ``MultimodalNet(losses=...)``:
 ``"half_squared_error"``, ``"mse"`` (the same meaning as in Keras) and ``"xent"``.
@@ -24,13 +25,14 @@ def _check_pair(y_pred: np.ndarray, y_true: np.ndarray) -> None:
 class HalfSquaredError:
     r"""Half squared error, as the article writes it, averaged over the batch.
 
-    .. math:: L = \frac{1}{N}\sum_{n=1}^{N} \tfrac12 \lVert y_n - \hat y_n \rVert^2
+    .. math:: L = \frac{1}{N}\sum_{n=1}^{N} \tfrac12 \lVert \hat{\mathbf y}_n - \mathbf y_n \rVert^2
 
-    summed over the ``k`` features of each sample, averaged over the ``N`` samples, so
-    ``dL/dy = (y - ŷ) / N``. :class:`MeanSquaredError` (Keras ``"mse"``, the article's
-    ``reduce_mean(square(y - ŷ))``) also divides by ``k`` and has no ½: it equals ``2 L / k``.
-    The two have the same minimiser; their gradients differ by the constant factor ``2 / k``,
-    which an SGD learning rate absorbs (Adam is almost invariant to it).
+    with prediction ``ŷ`` (``y_pred``) and target ``y`` (``y_true``), summed over the ``K``
+    features of each sample and averaged over the ``N`` samples, so ``dL/dŷ = (ŷ - y) / N``.
+    :class:`MeanSquaredError` (Keras ``"mse"``, the article's ``reduce_mean(square(ŷ - y))``)
+    also divides by ``K`` and has no ½: it equals ``2 L / K``. The two have the same minimiser;
+    their gradients differ by the constant factor ``2 / K``, which an SGD learning rate absorbs
+    (Adam is almost invariant to it).
 
     Examples
     --------
@@ -51,25 +53,25 @@ class HalfSquaredError:
         return float(0.5 * np.sum(self._diff**2) / y_pred.shape[0])
 
     def backward(self) -> np.ndarray:
-        """Return ``dL/dy_pred``, shape ``(batch, k)``."""
+        """Return ``dL/dy_pred``, shape ``(batch, K)``."""
         if self._diff is None:
             raise RuntimeError("HalfSquaredError: call forward before backward")
-        return self._diff / self._diff.shape[0]  # dL/dy = (y - ŷ) / N
+        return self._diff / self._diff.shape[0]  # dL/dŷ = (ŷ - y) / N
 
 
 class MeanSquaredError:
     r"""Mean squared error as Keras computes it: the mean over the features and the batch.
 
-    .. math:: L = \frac{1}{N k}\sum_{n=1}^{N} \lVert y_n - \hat y_n \rVert^2
+    .. math:: L = \frac{1}{N K}\sum_{n=1}^{N} \lVert \hat{\mathbf y}_n - \mathbf y_n \rVert^2
 
-    so ``dL/dy = 2 (y - ŷ) / (N k)``: ``2 / k`` times :class:`HalfSquaredError`.
+    so ``dL/dŷ = 2 (ŷ - y) / (N K)``: ``2 / K`` times :class:`HalfSquaredError`.
 
     Examples
     --------
     >>> loss = MeanSquaredError()
     >>> float(loss.forward(np.array([[1.0, 2.0, 0.0, 0.0]]), np.zeros((1, 4))))  # (1 + 4) / 4
     1.25
-    >>> loss.backward()  # 2 (y - ŷ) / 4
+    >>> loss.backward()  # 2 (ŷ - y) / 4
     array([[0.5, 1. , 0. , 0. ]])
     """
 
@@ -83,10 +85,10 @@ class MeanSquaredError:
         return float(np.mean(self._diff**2))
 
     def backward(self) -> np.ndarray:
-        """Return ``dL/dy_pred``, shape ``(batch, k)``."""
+        """Return ``dL/dy_pred``, shape ``(batch, K)``."""
         if self._diff is None:
             raise RuntimeError("MeanSquaredError: call forward before backward")
-        return 2 * self._diff / self._diff.size  # dL/dy = 2 (y - ŷ) / (N k)
+        return 2 * self._diff / self._diff.size  # dL/dŷ = 2 (ŷ - y) / (N K)
 
 
 class SoftmaxCrossEntropy:

@@ -1,8 +1,8 @@
-"""The article's network generalised: k modalities → encoders → concat → shared layer → m heads.
+"""The article's network generalised: M modalities → encoders → concat → shared layer → I heads.
 
-Used by chapters 2 and 3b. Every gradient is computed by the hand-written layers in ``layers.py``;
-after :meth:`MultimodalNet.backward` the network also reports the gradient reaching each modality
-and each head's share of the gradient at the shared layer.
+Used by chapters 1, 2, 3a, 3b and 4. Every gradient is computed by the hand-written layers in
+``layers.py``; after :meth:`MultimodalNet.backward` the network also reports the gradient
+reaching each modality and each head's share of the gradient at the shared layer.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class MultimodalNet:
 
     ``inputs[m]`` → (optional encoder ``Dense + ReLU`` per modality) → ``Concat`` (the fusion
     layer) → ``shared`` ``Dense + ReLU`` → one head ``Dense`` (+ ReLU) per output → one loss per
-    head, combined as ``L = Σ_h loss_weights[h] · L_h``.
+    head ``i``, combined as ``L = Σ_i λ_i L_i`` with ``λ_i = loss_weights[i]``.
 
     Parameters
     ----------
@@ -58,8 +58,9 @@ class MultimodalNet:
         heads always output logits, since the softmax lives in the loss.
     losses : dict[str, {"half_squared_error", "mse", "xent"}], optional
         Loss of each head (see ``losses.py``); heads not named use ``"half_squared_error"``,
-        the article's batch mean of ``½‖y − ŷ‖²``. ``"mse"`` is Keras's mean squared error, and
-        ``"xent"`` softmax cross-entropy on integer labels (at least two classes).
+        the article's batch mean of ``½‖ŷ − y‖²`` (prediction ``ŷ``, target ``y``). ``"mse"`` is
+        Keras's mean squared error, and ``"xent"`` softmax cross-entropy on integer labels (at least
+        two classes).
     loss_weights : dict[str, float], optional
         Weight of each head's loss; heads not named weigh 1.
     init : {"he", "glorot"}
@@ -78,18 +79,18 @@ class MultimodalNet:
     * :meth:`input_gradients` holds ``dL/dx_m`` for each modality, shape ``(batch, d_m)``;
     * :meth:`fusion_gradients` holds each modality's slice of ``dL/d(concat)``: the *only* path
       by which a modality (and its encoder) receives gradient;
-    * :meth:`head_gradients_at_shared` holds, per head, ``loss_weights[h] · dL_h/dh`` at the
-      shared layer's output ``h`` (after its ReLU); their sum is :meth:`shared_gradient`.
+    * :meth:`head_gradients_at_shared` holds, per head ``i``, ``λ_i · dL_i/dh`` at the shared
+      layer's output ``h`` (after its ReLU); their sum is :meth:`shared_gradient`.
 
     Examples
     --------
-    >>> net = MultimodalNet({"a": 3, "b": 2}, {"y": 1}, shared_units=4, seed=0)
-    >>> x = {"a": np.ones((5, 3)), "b": np.zeros((5, 2))}
+    >>> net = MultimodalNet({"pix": 3, "fou": 2}, {"y": 1}, shared_units=4, seed=0)
+    >>> x = {"pix": np.ones((5, 3)), "fou": np.zeros((5, 2))}
     >>> total, per_head = net.loss(x, {"y": np.ones((5, 1))})
     >>> net.backward()
     >>> sorted(net.gradients())
     ['head_y/W', 'head_y/b', 'shared/W', 'shared/b']
-    >>> net.input_gradients()["a"].shape
+    >>> net.input_gradients()["pix"].shape
     (5, 3)
     >>> net.copy(dtype="float32").parameters()["shared/W"].dtype
     dtype('float32')
@@ -298,12 +299,12 @@ class MultimodalNet:
             raise RuntimeError("call loss(inputs, targets) before backward()")
         self.head_grads_at_shared = {}
         for h in self.heads:
-            grad = self.loss_weights[h] * self.loss_fns[h].backward()  # dL/dy_h = w_h dL_h/dy_h
+            grad = self.loss_weights[h] * self.loss_fns[h].backward()  # dL/dŷ_i = λ_i dL_i/dŷ_i
             relu = self.head_relus[h]
             if relu is not None:
                 grad = relu.backward(grad)
             self.head_grads_at_shared[h] = self.layers[f"head_{h}"].backward(grad)
-        d_hidden = sum(self.head_grads_at_shared.values())  # dL/dh = Σ_h (dL_h/dh): heads add up
+        d_hidden = sum(self.head_grads_at_shared.values())  # dL/dh = Σ_i λ_i dL_i/dh: heads add up
         d_fused = self.layers["shared"].backward(self.shared_relu.backward(d_hidden))
         pieces = self.fusion.backward(d_fused)
         self._fusion_grads = dict(zip(self.modalities, pieces, strict=True))
@@ -328,7 +329,7 @@ class MultimodalNet:
         return self._after_backward(self._fusion_grads)
 
     def head_gradients_at_shared(self) -> dict[str, np.ndarray]:
-        """Return ``{head: w_h · dL_h/dh}`` at the shared output ``h``, each ``(batch, shared)``."""
+        """Return ``{head i: λ_i dL_i/dh}`` at the shared output ``h``, each ``(batch, shared)``."""
         return self._after_backward(self.head_grads_at_shared)
 
     def shared_gradient(self) -> np.ndarray:
@@ -363,7 +364,7 @@ def article_network(
 ) -> MultimodalNet:
     """Build the article's network: ``x1, x2`` (10 each) → concat → 20 ReLU → ``y1, y2`` (10 ReLU).
 
-    Each head has the article's loss ``½‖y − ŷ‖²`` (averaged over the batch); the total is their
+    Each head has the article's loss ``½‖ŷ − y‖²`` (averaged over the batch); the total is their
     sum. Weights use Glorot-uniform, the default of the article's ``tf.layers.dense``.
 
     Examples

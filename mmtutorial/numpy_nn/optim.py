@@ -1,7 +1,7 @@
 """Optimisers written out: plain SGD (the article's update rule) and Adam with bias correction.
 
-Used by chapter 3b. Both update named parameter arrays *in place* and keep their state by name;
-a NaN or inf gradient is refused before any parameter changes.
+Used by chapters 1, 2, 3a and 3b. Both update named parameter arrays *in place* and keep their
+state by name; a NaN or inf gradient is refused before any parameter changes.
 """
 
 from __future__ import annotations

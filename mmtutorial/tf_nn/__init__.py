@@ -1,34 +1,44 @@
 """The TensorFlow engine (chapter 4 on): the Keras twin of :mod:`mmtutorial.numpy_nn`.
 
 Fusion layers, builders (encoders → fusion → shared → heads), the NumPy ↔ Keras bridge, the
-``tf.data`` pipeline and a compiled (optionally XLA) training loop. Importing it imports
-TensorFlow; ``import mmtutorial`` alone does not.
+``tf.data`` pipeline, a compiled (optionally XLA) training loop and a contrastive dual encoder.
+Importing it imports TensorFlow; ``import mmtutorial`` alone does not.
 """
 
+from .attention import AttentionFusion
+from .balance import OGMGE, encoder_outputs
 from .bridge import copy_numpy_weights, gradients_numpy_vs_tf, tf_gradients
+from .contrastive import build_dual_encoder, embed, train_contrastive
 from .data import make_dataset
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
-from .losses import get_loss, half_squared_error
+from .losses import get_loss, half_squared_error, info_nce
 from .models import FUSIONS, article_model, build_multimodal_model
 from .training import Trainer, grad_norm_names, make_train_step, train
 
 __all__ = [
+    "AttentionFusion",
     "FUSIONS",
     "ConcatFusion",
     "GatedFusion",
     "LowRankFusion",
+    "OGMGE",
     "SumFusion",
     "TensorFusion",
     "Trainer",
     "article_model",
+    "build_dual_encoder",
     "build_multimodal_model",
     "copy_numpy_weights",
+    "encoder_outputs",
+    "embed",
     "get_loss",
     "grad_norm_names",
     "gradients_numpy_vs_tf",
     "half_squared_error",
+    "info_nce",
     "make_dataset",
     "make_train_step",
     "tf_gradients",
     "train",
+    "train_contrastive",
 ]

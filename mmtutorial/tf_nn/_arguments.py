@@ -1,6 +1,7 @@
 """The argument checks of :class:`~mmtutorial.tf_nn.Trainer`: model, optimizer, data, metrics.
 
 Each fails at the call, naming the argument and what it expected (see ``mmtutorial._checks``).
+Used by the training loop of chapters 4 and 5.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from mmtutorial._checks import InvalidParameterError, check_instance, check_mapp
 
 from ._tf import keras, tf
 from .losses import get_loss
+from .models import auxiliary_head_targets
 
 
 def check_model(model: Any) -> keras.Model:
@@ -65,7 +67,8 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
     if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, dict) for s in spec)):
         raise InvalidParameterError(f"data must yield (inputs dict, targets dict), got {spec}")
     check_mapping("data inputs", spec[0], keys=model.input, what="modalities")
-    missing = sorted(set(losses) - set(spec[1]))
+    aux = auxiliary_head_targets(model)  # aux_<m>_<h> learns y_h unless the data has its own
+    missing = sorted(h for h in losses if h not in spec[1] and aux.get(h) not in spec[1])
     if missing:
         raise InvalidParameterError(
             f"data targets must hold every head with a loss: missing {missing}, "
@@ -99,10 +102,11 @@ def check_metrics(
     specs: Mapping[str, list], model: keras.Model, targets: Mapping[str, tf.TensorSpec]
 ) -> dict[str, tuple[str, Any]]:
     """Return ``{"<head>_<name>": (head, metric)}`` for the metrics ``specs`` names per head."""
-    metrics = {}
+    metrics, aux = {}, auxiliary_head_targets(model)
     for h, names in specs.items():
         for i, m in enumerate(names):
             units = model.output[h].shape[-1]
-            metric = _check_metric(f"metrics[{h!r}][{i}]", m, targets[h], units)
+            target = targets[h] if h in targets else targets[aux[h]]
+            metric = _check_metric(f"metrics[{h!r}][{i}]", m, target, units)
             metrics[f"{h}_{metric.name}"] = (h, metric)
     return metrics

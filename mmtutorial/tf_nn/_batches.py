@@ -1,6 +1,7 @@
 """Draw the batches of several epochs at once, stacked, for the XLA loop of ``tf_nn.train``.
 
-XLA cannot read a ``tf.data`` iterator, so :func:`draw_epochs` reads the batches in the graph first.
+XLA cannot read a ``tf.data`` iterator, so :func:`draw_epochs` reads the batches in the graph first
+(``jit_compile=True`` in chapters 4 and 5).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """History I/O of :func:`mmtutorial.tf_nn.train`: epoch records, progress lines, checkpoints.
 
-A checkpoint holds the weights, the optimizer, the epoch, the data iterator and the history.
+Used by the training loop of chapters 4 and 5. A checkpoint holds the weights, the optimizer, the
+epoch, the data iterator and the history.
 
 The history goes to ``history.json`` *before* the checkpoint is written, and a resumed run keeps
 only its first ``epoch`` entries: a crash between the two writes cannot misalign it. Anything in
@@ -32,6 +33,8 @@ def _damaged(directory: str, problem: str) -> InvalidParameterError:
 class Checkpoints:
     """Save and restore one training run in ``directory`` (keeping ``max_to_keep`` checkpoints).
 
+    ``extra`` names further trackable state to save, e.g. learned loss weights.
+
     ``restore()`` returns the history of the epochs the restored checkpoint holds, or an empty
     one if the directory has no checkpoint yet.
     """
@@ -44,11 +47,12 @@ class Checkpoints:
         epoch: tf.Variable,
         iterator: Any,
         max_to_keep: int,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.directory = os.fspath(directory)
         self.epoch = epoch
         checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, epoch=epoch, iterator=iterator
+            model=model, optimizer=optimizer, epoch=epoch, iterator=iterator, **(extra or {})
         )
         self.checkpoint = checkpoint
         try:
@@ -128,7 +132,7 @@ def append_epochs(history: History, records: dict, count: int) -> None:
 
 
 def progress_line(history: History, epochs: int) -> str:
-    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_h> …  <metric> <value> …"`` (3 digits)."""
+    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_i> …  <metric> <value> …"`` (3 digits)."""
     epoch = len(history)
     parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {history.loss[-1]:.3g}"]
     if len(history.head_losses) > 1:

@@ -96,7 +96,7 @@ def make_replica_step(
 ) -> Callable[[dict, dict], dict]:
     """Return ``step(x, y)`` for a global batch, with the record of :func:`make_train_step`.
 
-    Each replica computes ``L_r = Σ_h λ_h · (sum of its rows' losses) / N`` (``N`` the global
+    Each replica computes ``L_r = Σ_i λ_i · (sum of its rows' losses) / N`` (``N`` the global
     batch size), so ``Σ_r L_r`` is the global batch mean; the optimizer sums the replicas'
     gradients. One all-reduce then sums the records and the encoders' gradients, so that the
     recorded ``grad_norms`` are those of the global gradient, as in one process.
@@ -148,6 +148,7 @@ def make_replica_step(
         norms = {m: tf.linalg.global_norm(g) for m, g in record["encoder_grads"].items()}
         norms |= {f"input_{m}": tf.sqrt(s) for m, s in record["input_squares"].items()}
         record = {"loss": record["loss"], "head_losses": record["head_losses"], "grad_norms": norms}
+        record["metrics"] = {}  # the plain step's extra records: none without the balance options
         return tf.nest.map_structure(lambda t: tf.cast(t, tf.float64), record)
 
     return step

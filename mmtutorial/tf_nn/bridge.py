@@ -78,8 +78,9 @@ def tf_gradients(
 ) -> tuple[float, dict[str, np.ndarray]]:
     """Return ``(L, {"<layer>/W" | "<layer>/b": dL/dθ})`` computed by ``tf.GradientTape``.
 
-    ``L = Σ_h loss_weights[h] · L_h``, each ``L_h`` the batch mean of the per-sample loss that
-    ``losses[h]`` names, in both engines' vocabulary (see :func:`~mmtutorial.tf_nn.get_loss`):
+    ``L = Σ_i λ_i L_i`` with, for head ``i`` named ``h``, ``λ_i = loss_weights[h]`` and ``L_i``
+    the batch mean of the per-sample loss that ``losses[h]`` names, in both engines' vocabulary
+    (see :func:`~mmtutorial.tf_nn.get_loss`):
     ``"mse"`` (Keras's), ``"half_squared_error"`` (the article's ``½‖y − ŷ‖²``) or ``"xent"``
     (softmax cross-entropy on logits with integer labels).
 
@@ -100,9 +101,9 @@ def tf_gradients(
     dtype = tf_model.trainable_variables[0].dtype
     x = {m: tf.convert_to_tensor(v, dtype) for m, v in inputs.items()}
     with tf.GradientTape() as tape:
-        outputs = tf_model(x, training=True)
+        y_hat = tf_model(x, training=True)
         total = tf.add_n(
-            [weights[h] * tf.reduce_mean(fn(targets[h], outputs[h])) for h, fn in functions.items()]
+            [weights[h] * tf.reduce_mean(fn(targets[h], y_hat[h])) for h, fn in functions.items()]
         )
     grads = tape.gradient(total, tf_model.trainable_variables)
     named = {

@@ -1,5 +1,5 @@
 """Turn a :class:`~mmtutorial.data.MultimodalData` into the ``tf.data`` pipeline that
-:func:`mmtutorial.tf_nn.train` consumes: ``(inputs dict, targets dict)`` batches (chapter 4).
+:func:`mmtutorial.tf_nn.train` consumes: ``(inputs dict, targets dict)`` batches (chapters 4 and 5).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Keras 3 builders for multimodal networks: per-modality encoders, a fusion layer, heads.
 
 Chapter 4 builds the article's network with :func:`article_model` and checks it against the NumPy
-version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`); chapter 5 compares the fusion layers.
+version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`), and chapter 6 reuses it; chapter 5
+compares the fusion layers and adds auxiliary unimodal heads (``auxiliary_heads=True``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from mmtutorial._checks import (
     InvalidParameterError,
+    check_bool,
     check_choice,
     check_dims,
     check_dtype,
@@ -21,12 +23,13 @@ from mmtutorial._checks import (
 )
 
 from ._tf import keras
+from .attention import AttentionFusion
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 
 __all__ = ["FUSIONS", "article_model", "build_multimodal_model"]
 
 #: Fusion types of :func:`build_multimodal_model` and the fewest modalities each needs.
-FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2}
+FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2, "attention": 2}
 
 
 def _check_name(name: object, what: str) -> str:
@@ -48,7 +51,9 @@ def _check_activation(name: str, activation: object) -> str | None:
 
 
 def _check_specs(
-    modality_dims: Mapping[str, int], head_specs: Mapping[str, tuple[int, str | None]]
+    modality_dims: Mapping[str, int],
+    head_specs: Mapping[str, tuple[int, str | None]],
+    auxiliary: bool = False,
 ) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
     dims = check_dims("modality_dims", modality_dims)
     for m in dims:
@@ -64,6 +69,9 @@ def _check_specs(
         heads[h] = (units, _check_activation(f"head_specs[{h!r}] activation", spec[1]))
     layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
     layer_names += [f"head_{h}" for h in heads]
+    if auxiliary:  # each aux_<m>_<h> names a layer and an output: it may clash with either
+        aux = [f"aux_{m}_{h}" for m in dims for h in heads]
+        layer_names += aux + [h for h in heads if h in aux]
     clashes = sorted({n for n in layer_names if layer_names.count(n) > 1})
     if clashes:
         raise InvalidParameterError(
@@ -108,6 +116,8 @@ def _fusion_layer(
         return GatedFusion(kernel_initializer=init(), **kw)
     if fusion == "tensor":
         return TensorFusion(**kw)
+    if fusion == "attention":
+        return AttentionFusion(kernel_initializer=init(), **kw)
     units = check_int("fusion_units", units, low=1)
     rank = check_int("rank", 4 if rank is None else rank, low=1)
     return LowRankFusion(units, rank, kernel_initializer=init(), **kw)
@@ -135,6 +145,7 @@ def build_multimodal_model(
     dtype: str | np.dtype = "float32",
     seed: int | None = None,
     name: str = "multimodal",
+    auxiliary_heads: bool = False,
 ) -> keras.Model:
     """Build ``inputs → encoders → fusion → shared → heads`` as a Keras functional model.
 
@@ -150,11 +161,11 @@ def build_multimodal_model(
         modalities to the fusion layer (the article's network).
     encoder_activation, shared_activation : str or None
         Activations of the encoders and of the shared Dense layer ``shared``.
-    fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank"}
+    fusion : {"concat", "sum", "mean", "gated", "tensor", "lowrank", "attention"}
         The layer ``fusion``: :class:`ConcatFusion`, :class:`SumFusion` (``"sum"``, ``"mean"``),
-        :class:`GatedFusion`, :class:`TensorFusion` or :class:`LowRankFusion`. ``sum``, ``mean``
-        and ``gated`` need equal widths at the fusion; ``gated``, ``tensor`` and ``lowrank`` two
-        modalities.
+        :class:`GatedFusion`, :class:`TensorFusion`, :class:`LowRankFusion` or
+        :class:`AttentionFusion` (2 heads). ``sum``, ``mean`` and ``gated`` need equal widths at
+        the fusion; ``gated``, ``tensor``, ``lowrank`` and ``attention`` two modalities.
     fusion_units, rank : int, optional
         Output width and rank of ``lowrank`` fusion (``fusion_units`` required, ``rank`` 4).
     shared_units : int
@@ -166,11 +177,19 @@ def build_multimodal_model(
         its own stream, spawned from ``seed`` by ``numpy.random.SeedSequence``.
     name : str
         The model's name.
+    auxiliary_heads : bool
+        Add one auxiliary unimodal head per modality ``m`` and head ``h``: a Dense layer and
+        output ``aux_<m>_<h>`` with the units and activation of ``h``, on ``encoder_<m>``'s output
+        ``e_m`` alone (Wang et al., 2020). Give it a loss like any head; :func:`train` gives it
+        ``h``'s targets. Needs ``encoder_units``.
 
     Returns
     -------
     keras.Model
         Takes a dict ``{modality: (batch, d_m)}``, returns a dict ``{head: (batch, units)}``.
+        ``model(x, mask={modality: (batch,) bool})`` passes a per-sample modality mask to the
+        fusion layer (absent: ``False``). Keras attaches the mask to ``x``'s tensors, and a later
+        call on the same tensors reuses it: pass NumPy arrays, or fresh tensors each time.
 
     Examples
     --------
@@ -180,15 +199,24 @@ def build_multimodal_model(
     ['encoder_a', 'encoder_b', 'fusion', 'shared', 'head_y']
     >>> model.output["y"].shape
     (None, 1)
+    >>> sorted(build_multimodal_model({"a": 4, "b": 6}, {"y": (1, None)}, encoder_units=8,
+    ...                               auxiliary_heads=True).output)
+    ['aux_a_y', 'aux_b_y', 'y']
     """
-    dims, heads = _check_specs(modality_dims, head_specs)
+    auxiliary_heads = check_bool("auxiliary_heads", auxiliary_heads)
+    dims, heads = _check_specs(modality_dims, head_specs, auxiliary_heads)
     dtype = check_dtype("dtype", dtype).name
     seed = check_seed(seed, allow_none=True)
     shared_units = check_int("shared_units", shared_units, low=1)
     _check_activation("encoder_activation", encoder_activation)
     _check_activation("shared_activation", shared_activation)
     widths = _encoder_widths(encoder_units, dims)
-    init = iter(_initializers(seed, 2 + len(dims) + len(heads))).__next__
+    if auxiliary_heads and widths is None:
+        raise InvalidParameterError(
+            "auxiliary_heads=True needs encoders to put the heads on: set encoder_units"
+        )
+    count = 2 + len(dims) + len(heads) * (1 + len(dims) * auxiliary_heads)
+    init = iter(_initializers(seed, count)).__next__  # aux streams last: the rest stay the same
 
     fusion_layer = _fusion_layer(fusion, widths or dims, fusion_units, rank, init, dtype)
     inputs = {m: keras.Input(shape=(d,), name=m, dtype=dtype) for m, d in dims.items()}
@@ -213,7 +241,30 @@ def build_multimodal_model(
         )(hidden)
         for h, (units, activation) in heads.items()
     }
-    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+    aux = [(m, e, h) for m, e in zip(dims, encoded, strict=True) for h in heads]
+    for m, e, h in aux if auxiliary_heads else []:
+        units, activation = heads[h]
+        outputs[f"aux_{m}_{h}"] = keras.layers.Dense(
+            units, activation, kernel_initializer=init(), dtype=dtype, name=f"aux_{m}_{h}"
+        )(e)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=name)
+    model.supports_masking = True  # model(x, mask={m: (batch,) bool}) masks at the fusion layer
+    return model
+
+
+def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:
+    """Return ``{"aux_<m>_<h>": h}``: the head whose target each auxiliary head learns.
+
+    Examples
+    --------
+    >>> model = build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3,
+    ...                                auxiliary_heads=True)
+    >>> auxiliary_head_targets(model)
+    {'aux_a_y': 'y'}
+    """
+    outputs = model.output if isinstance(model.output, dict) else {}
+    inputs = model.input if isinstance(model.input, dict) else {}
+    return {f"aux_{m}_{h}": h for m in inputs for h in outputs if f"aux_{m}_{h}" in outputs}
 
 
 def article_model(dtype: str | np.dtype = "float32", seed: int | None = None) -> keras.Model:

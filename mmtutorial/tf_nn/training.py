@@ -1,25 +1,28 @@
 """A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
 
 Read top to bottom: one ``tf.GradientTape`` step returning a nested record, the epoch loops that
-``tf.function`` compiles (optionally with XLA), :class:`Trainer` and :func:`train` (chapter 4).
+``tf.function`` compiles (optionally with XLA), :class:`Trainer` and :func:`train` (chapter 4;
+chapter 5 adds the imbalance remedies and loss weighting of :mod:`~mmtutorial.tf_nn.balance`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mmtutorial._checks import check_bool, check_int, check_mapping
+from mmtutorial._checks import InvalidParameterError, check_bool, check_int, check_mapping
 from mmtutorial.history import History
 
+from . import balance
 from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
 from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
 from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
+from .balance import OGMGE
+from .models import auxiliary_head_targets
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
 
@@ -33,16 +36,26 @@ def make_train_step(
     loss_weights: Mapping[str, float],
     optimizer: keras.optimizers.Optimizer,
     metrics: Mapping[str, tuple[str, keras.metrics.Metric]],
+    *,
+    modality_dropout: float = 0.0,
+    ogm_ge: OGMGE | None = None,
+    log_variances: Mapping[str, tf.Variable] | None = None,
+    seed: int = 0,
 ) -> Callable[[dict, dict], dict]:
     """Return ``step(x, y)``: one optimiser step on a batch, returning its nested record.
 
-    The record is ``{"loss": L, "head_losses": {h: L_h}, "grad_norms": {name: norm}}`` (float64
-    scalars), with ``L = Σ_h loss_weights[h] · mean_batch(losses[h](y_h, ŷ_h))`` plus any
-    ``model.losses``. ``grad_norms[m]`` is ``sqrt(Σ_v ‖∂L/∂v‖²)`` over the variables ``v`` of
-    layer ``encoder_<m>``; a modality without an encoder reports ``grad_norms["input_<m>"]``,
-    the norm of ``∂L/∂x_m`` over the batch. The step also updates the ``metrics``.
+    The record is ``{"loss": L, "head_losses": {h: L_i}, "grad_norms": {name: norm}, "metrics":
+    {...}}`` (float64 scalars) with, for head ``i`` named ``h``, ``L_i`` the batch mean of
+    ``losses[h](y_i, ŷ_i)`` and ``L = Σ_i λ_i L_i`` (``λ_i = loss_weights[h]``) plus any
+    ``model.losses``; an auxiliary head ``aux_<m>_<h>`` learns head ``h``'s target.
+    ``grad_norms[m]`` is ``sqrt(Σ_v ‖∂L/∂v‖²)`` over the variables ``v`` of layer ``encoder_<m>``
+    (before OGM-GE); a modality without an encoder reports ``grad_norms["input_<m>"]``, the norm
+    of ``∂L/∂x_m`` over the batch. The step also updates the ``metrics``. The options are
+    :func:`train`'s, with ``log_variances`` (``{h: s_i}``) for ``loss_weighting="uncertainty"``.
     """
-    variables = model.trainable_variables
+    log_variances = dict(log_variances or {})
+    balance.check_ogm_ge(ogm_ge, model, losses)
+    variables = model.trainable_variables + list(log_variances.values())
     position = {id(v): i for i, v in enumerate(variables)}
     layers = {layer.name: layer for layer in model.layers}
     encoders = {
@@ -51,23 +64,32 @@ def make_train_step(
         if f"encoder_{m}" in layers
     }
     raw = [m for m in model.input if m not in encoders]
+    targets = auxiliary_head_targets(model)
 
     def step(x: dict, y: dict) -> dict:
+        y = {h: y[h] if h in y else y[targets[h]] for h in losses}
+        extras, step_number = {}, optimizer.iterations  # keys the random draws
         with tf.GradientTape() as tape:
             for m in raw:  # no encoder: measure the gradient reaching the input itself
                 tape.watch(x[m])
-            out = model(x, training=True)
-            heads = {h: tf.reduce_mean(fn(y[h], out[h])) for h, fn in losses.items()}
-            total = tf.add_n([loss_weights[h] * heads[h] for h in heads] + model.losses)
+            y_hat = balance.forward(model, x, modality_dropout, seed, step_number)
+            heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
+            total, weights = balance.weighted_total(heads, loss_weights, log_variances)
+            total = tf.add_n([total, *model.losses])
         grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
+        norms = {m: tf.linalg.global_norm([grads[i] for i in encoders[m]]) for m in encoders}
+        if ogm_ge is not None:
+            grads, extras = balance.ogm_step(
+                ogm_ge, model, x, y, losses, grads, encoders, seed, step_number
+            )
         pairs = zip(grads[: len(variables)], variables, strict=True)
         optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
         for h, metric in metrics.values():
-            metric.update_state(y[h], out[h])
-        norms = {m: tf.linalg.global_norm([grads[i] for i in encoders[m]]) for m in encoders}
+            metric.update_state(y[h], y_hat[h])
         inputs = zip(raw, grads[len(variables) :], strict=True)
         norms |= {f"input_{m}": tf.norm(g) for m, g in inputs}
-        record = {"loss": total, "head_losses": heads, "grad_norms": norms}
+        extras |= {f"loss_weight_{h}": w for h, w in weights.items()}
+        record = {"loss": total, "head_losses": heads, "grad_norms": norms, "metrics": extras}
         return tf.nest.map_structure(lambda t: tf.cast(t, tf.float64), record)
 
     return step
@@ -108,7 +130,7 @@ def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch
             metric.reset_state()  # each epoch's metrics are its own
         total, steps = run_epoch(e)
         record = tf.nest.map_structure(lambda t, s=steps: t / tf.cast(s, tf.float64), total)
-        record["metrics"] = {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
+        record["metrics"] |= {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
         arrays = tf.nest.map_structure(lambda a, v, e=e: a.write(e, v), arrays, record)
         epoch.assign_add(1)
         done = e + 1
@@ -127,7 +149,8 @@ def _make_runner(
     ``n_epochs`` epochs then run as one XLA computation: the full batches in a loop, then the
     last (perhaps smaller) batch of each epoch.
     """
-    sums = {key: value for key, value in template.items() if key != "metrics"}
+    extras = {k: v for k, v in template["metrics"].items() if k not in metrics}
+    sums = {**template, "metrics": extras}  # the step's own metrics are averaged like losses
     zeros = tf.nest.map_structure(lambda _: tf.constant(0.0, tf.float64), sums)
 
     def run(iterator: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
@@ -180,15 +203,34 @@ class Trainer:
         loss_weights: Mapping[str, float] | None = None,
         metrics: Mapping[str, Sequence[Any]] | None = None,
         jit_compile: bool = False,
+        modality_dropout: float = 0.0,
+        ogm_ge: OGMGE | None = None,
+        loss_weighting: str = "fixed",
+        seed: int = 0,
         strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.model = check_model(model)
         self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
         self.jit_compile = check_bool("jit_compile", jit_compile)
         self.strategy = check_strategy(strategy, self.model, self.jit_compile)
+        self.options = balance.check_options(
+            self.model, self.losses, self.loss_weights, modality_dropout=modality_dropout,
+            ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed,
+        )  # fmt: skip
+        if self.strategy is not None and (modality_dropout or ogm_ge or loss_weighting != "fixed"):
+            raise InvalidParameterError(
+                "strategy trains with the plain step: modality_dropout, ogm_ge and "
+                f"loss_weighting={loss_weighting!r} are not supported with it"
+            )
+        self.log_variances = self.options["log_variances"]  # learned with the model
         with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
             self.optimizer = check_optimizer(optimizer)
-            build_optimizer(self.optimizer, self.model, self.strategy)
+            if self.strategy is None:
+                self.optimizer.build(
+                    self.model.trainable_variables + list(self.log_variances.values())
+                )
+            else:
+                build_optimizer(self.optimizer, self.model, self.strategy)
         metrics = check_mapping(
             "metrics", metrics or {}, keys=self.losses, what="heads", exact=False, allow_empty=True
         )
@@ -201,15 +243,22 @@ class Trainer:
         if self.metrics is None:  # built once: a later fit goes on with the same objects
             with scope(self.strategy):
                 self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
-        make_step = make_train_step
-        if self.strategy is not None:
-            make_step = functools.partial(make_replica_step, self.strategy)
-        step = make_step(self.model, self.losses, self.loss_weights, self.optimizer, self.metrics)
+        if self.strategy is None:
+            step = make_train_step(
+                self.model, self.losses, self.loss_weights, self.optimizer, self.metrics,
+                **self.options,
+            )  # fmt: skip
+        else:
+            step = make_replica_step(
+                self.strategy, self.model, self.losses, self.loss_weights, self.optimizer,
+                self.metrics,
+            )  # fmt: skip
+        extras = balance.record_names(self.model, self.options["ogm_ge"], self.log_variances)
         template = {
             "loss": None,
             "head_losses": dict.fromkeys(self.losses),
             "grad_norms": dict.fromkeys(grad_norm_names(self.model)),
-            "metrics": dict.fromkeys(self.metrics),
+            "metrics": dict.fromkeys([*self.metrics, *extras]),
         }
         self._run = _make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
         self._spec = spec
@@ -236,9 +285,9 @@ class Trainer:
         self.epoch.assign(0)
         history, saver = History(unit="epoch"), None
         if checkpoint_dir is not None:
-            saver = Checkpoints(
-                checkpoint_dir, self.model, self.optimizer, self.epoch, iterator, max_to_keep
-            )
+            state = (self.model, self.optimizer, self.epoch, iterator, max_to_keep)
+            extra = {"log_variances": self.log_variances} if self.log_variances else None
+            saver = Checkpoints(checkpoint_dir, *state, extra=extra)
             history = saver.restore()
         while (done := int(self.epoch)) < epochs:
             stops = [epochs] + [
@@ -278,6 +327,10 @@ def train(
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
     jit_compile: bool = False,
+    modality_dropout: float = 0.0,
+    ogm_ge: OGMGE | None = None,
+    loss_weighting: str = "fixed",
+    seed: int = 0,
     strategy: tf.distribute.Strategy | None = None,
 ) -> History:
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
@@ -318,6 +371,16 @@ def train(
         Run whole epochs (up to ``XLA_STEPS_PER_CALL`` steps at a time) as one XLA computation,
         their batches drawn first: several times faster for small networks. Every epoch must
         have the same batch shapes (as :func:`make_dataset`'s have).
+    modality_dropout : float
+        ``p`` in ``[0, 1)``: drop each modality of a training sample with probability ``p``
+        (keeping one), through the fusion layer's mask (or as zero inputs if it has none).
+    ogm_ge : OGMGE, optional
+        Modulate the encoders' gradients (:class:`OGMGE`); records ``ogm_coefficient_<m>``.
+    loss_weighting : {"fixed", "uncertainty"}
+        ``"uncertainty"`` learns a log-variance ``s_i`` per head (Kendall et al., 2018),
+        ``L = Σ_i exp(−s_i) L_i + s_i`` without ``loss_weights``; records ``loss_weight_<h>``.
+    seed : int
+        Seeds modality dropout and OGM-GE noise (keyed by the optimizer's step: resumable).
     strategy : tf.distribute.Strategy, optional
         Run every step on the strategy's replicas (e.g. ``MultiWorkerMirroredStrategy``, see
         :mod:`mmtutorial.tf_nn.distributed`); build ``model`` inside ``strategy.scope()``. Every
@@ -331,7 +394,8 @@ def train(
     History
         One entry per epoch (``unit="epoch"``): the means over the epoch's steps of ``loss``,
         ``head_losses`` and ``grad_norms`` (see :func:`make_train_step`), and each metric at the
-        end of the epoch, as ``metrics["<head>_<name>"]``.
+        end of the epoch, as ``metrics["<head>_<name>"]``; ``metrics`` also hold the epoch means
+        of ``ogm_coefficient_<m>`` (with ``ogm_ge``) and ``loss_weight_<h>`` (learned weights).
 
     Raises
     ------
@@ -352,7 +416,8 @@ def train(
     (True, ['input_x1', 'input_x2'])
     """
     options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
+    options |= {"modality_dropout": modality_dropout, "ogm_ge": ogm_ge, "seed": seed}
     options["strategy"] = strategy
-    trainer = Trainer(model, optimizer, losses=losses, **options)
+    trainer = Trainer(model, optimizer, losses=losses, loss_weighting=loss_weighting, **options)
     fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
     return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)

@@ -1,0 +1,316 @@
+"""Remedies for modality imbalance and losses of different scales, as options of ``tf_nn.train``.
+
+Modality dropout, OGM-GE gradient modulation and uncertainty loss weighting (chapter 5), plus
+:func:`encoder_outputs` for the linear probes that show the imbalance.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmtutorial._checks import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_mapping,
+    check_number,
+    check_seed,
+)
+
+from ._tf import keras, tf
+from .models import auxiliary_head_targets
+
+__all__ = ["OGMGE", "encoder_outputs"]
+
+#: The ``loss_weighting`` modes of :func:`~mmtutorial.tf_nn.train`.
+LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+
+
+@dataclass(frozen=True)
+class OGMGE:
+    r"""On-the-fly gradient modulation with generalisation enhancement (Peng et al., 2022).
+
+    Pass it as ``train(..., ogm_ge=OGMGE(alpha))``. At every step, each modality ``m`` gets a
+    score ``s_m = Σ_n exp(−ℓ_n)``, with ``ℓ_n`` sample ``n``'s loss on ``head`` when only ``m``
+    is present: for the ``"xent"`` loss, ``exp(−ℓ_n)`` is the probability of the true class,
+    Peng et al.'s score. The ratio ``ρ_m = s_m / mean_{m' ≠ m} s_{m'}`` (``s_1 / s_2`` for two
+    modalities) picks the dominant modality, ``ρ_m > 1``, whose encoder gradients are scaled by
+    ``k_m = 1 − tanh(α ρ_m)``; every other modality keeps ``k_m = 1``. With ``noise``, each
+    encoder gradient ``g`` then gets Gaussian noise of the standard deviation of ``g``'s entries,
+    as in the authors' code: ``g ← k_m g + N(0, std(g)²)``.
+
+    Adaptation: Peng et al.'s network concatenates the encodings before one linear layer, so each
+    modality has its own logits. Here fusion and a shared layer come first, so the "only ``m``
+    present" prediction is the whole model's, with the other modalities masked out through the
+    fusion layer's mask (zero-filled inputs if the fusion layer supports no masks).
+
+    Parameters
+    ----------
+    alpha : float
+        ``α >= 0``; 0 turns the modulation off (the noise stays, if on).
+    noise : bool
+        Add the generalisation-enhancement noise.
+    head : str, optional
+        The head whose loss scores the modalities; needed only if several heads have losses.
+
+    Examples
+    --------
+    >>> OGMGE(0.5)
+    OGMGE(alpha=0.5, noise=True, head=None)
+    >>> OGMGE(-1.0)
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: OGMGE alpha must be a finite number >= 0, got -1.0
+    """
+
+    alpha: float
+    noise: bool = True
+    head: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", check_number("OGMGE alpha", self.alpha, low=0))
+        object.__setattr__(self, "noise", check_bool("OGMGE noise", self.noise))
+        if self.head is not None and not isinstance(self.head, str):
+            raise InvalidParameterError(f"OGMGE head must be a head name, got {self.head!r}")
+
+
+def encoder_outputs(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return each modality's encoder output ``e_m``, shape ``(batch, encoder units)``.
+
+    For a linear probe: how much about the targets each encoder has learned. ``inputs`` maps
+    every modality of ``model`` to a ``(batch, d_m)`` array; modalities without an
+    ``encoder_<m>`` layer are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmtutorial.tf_nn import build_multimodal_model
+    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
+    >>> e = encoder_outputs(model, {"a": np.ones((5, 2)), "b": np.ones((5, 3))})
+    >>> {m: v.shape for m, v in e.items()}
+    {'a': (5, 4), 'b': (5, 4)}
+    """
+    if not isinstance(model, keras.Model) or not isinstance(model.input, dict):
+        raise InvalidParameterError(
+            f"model must be a Keras model taking a dict of modalities, got {model!r}"
+        )
+    check_mapping("inputs", inputs, keys=model.input, what="modalities")
+    encoders = _encoders(model)
+    if not encoders:
+        raise InvalidParameterError(
+            f"model {model.name!r} has no encoder_<modality> layer for {sorted(model.input)}"
+        )
+    x = {}
+    for m, spec in model.input.items():
+        x[m] = np.asarray(inputs[m], dtype=spec.dtype)
+        if x[m].ndim != 2 or x[m].shape[1] != spec.shape[-1]:
+            raise InvalidParameterError(
+                f"inputs[{m!r}] must have shape (batch, {spec.shape[-1]}), got {x[m].shape}"
+            )
+    probe = keras.Model(model.input, {m: layer.output for m, layer in encoders.items()})
+    return {m: np.asarray(e) for m, e in probe(x, training=False).items()}
+
+
+def _encoders(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    layers = {layer.name: layer for layer in model.layers}
+    return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
+
+
+def check_options(
+    model: keras.Model, losses: Mapping, loss_weights: dict, **options: object
+) -> dict[str, object]:
+    """Check ``train``'s ``modality_dropout``, ``ogm_ge``, ``loss_weighting`` and ``seed``.
+
+    Returns the keyword arguments of ``make_train_step``: ``loss_weighting`` becomes
+    ``log_variances``, ``{h: s_i}`` (empty for ``"fixed"``).
+    """
+    p = options["modality_dropout"]
+    check_ogm_ge(options["ogm_ge"], model, losses)
+    return {
+        "modality_dropout": check_number("modality_dropout", p, low=0, high=1, high_open=True),
+        "ogm_ge": options["ogm_ge"],
+        "log_variances": make_log_variances(options["loss_weighting"], losses, loss_weights),
+        "seed": check_seed(options["seed"]),
+    }
+
+
+def check_ogm_ge(ogm_ge: object, model: keras.Model, losses: Mapping[str, Callable]) -> str | None:
+    """Return the head that scores the modalities, or None without OGM-GE; fail on misuse."""
+    if ogm_ge is None:
+        return None
+    if not isinstance(ogm_ge, OGMGE):
+        raise InvalidParameterError(f"ogm_ge must be an OGMGE or None, got {ogm_ge!r}")
+    if len(_encoders(model)) < 2:
+        raise InvalidParameterError(
+            "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers for at "
+            f"least two modalities, got {sorted(_encoders(model))}"
+        )
+    main = [h for h in losses if h not in auxiliary_head_targets(model)]
+    if ogm_ge.head is None:
+        if len(main) != 1:
+            raise InvalidParameterError(
+                f"OGMGE head must name one of the heads with a loss {main}, got None"
+            )
+        return main[0]
+    return check_choice("OGMGE head", ogm_ge.head, tuple(main))
+
+
+def make_log_variances(mode: object, losses: Mapping[str, Callable], loss_weights: dict) -> dict:
+    """Return ``{h: s_i}``, learnable log-variances starting at 0, for ``"uncertainty"``."""
+    check_choice("loss_weighting", mode, LOSS_WEIGHTINGS)
+    if mode == "fixed":
+        return {}
+    if any(w != 1.0 for w in loss_weights.values()):
+        raise InvalidParameterError(
+            "loss_weighting='uncertainty' learns the loss weights: leave loss_weights unset, "
+            f"got {loss_weights}"
+        )
+    return {h: tf.Variable(0.0, name=f"log_variance_{h}") for h in losses}
+
+
+def weighted_total(heads: dict, loss_weights: Mapping, log_variances: Mapping) -> tuple:
+    """Return ``(L, {h: weight})``: ``Σ_i λ_i L_i``, or ``Σ_i exp(−s_i) L_i + s_i`` if learned.
+
+    The second is Kendall et al.'s (2018) uncertainty weighting with ``s_i = log σ_i²``, in the
+    common form without their ½ factors (the same for every kind of head): at its minimum over
+    ``s_i``, ``exp(−s_i) = 1 / L_i``, so a head with a lower loss gets a larger weight.
+    """
+    if not log_variances:
+        return tf.add_n([loss_weights[h] * heads[h] for h in heads]), {}
+    weights = {h: tf.exp(-tf.cast(s, heads[h].dtype)) for h, s in log_variances.items()}
+    terms = [weights[h] * heads[h] + tf.cast(log_variances[h], heads[h].dtype) for h in heads]
+    return tf.add_n(terms), weights
+
+
+def _mix(x: tf.Tensor) -> tf.Tensor:
+    """Wellons' 32-bit integer hash ("lowbias32"): each output bit depends on every input bit."""
+    for shift, factor in ((16, 0x7FEB352D), (15, 0x846CA68B)):
+        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, shift)) * tf.constant(
+            factor, x.dtype
+        )
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def uniform(shape: tf.Tensor, key: list) -> tf.Tensor:
+    """Uniform ``[0, 1)`` numbers hashed from ``key`` (e.g. seed, step, stream) and their index.
+
+    A counter-based generator in integer arithmetic: the XLA loop and the default loop draw the
+    same numbers (TensorFlow's stateless Philox ops do not), and a resumed run, whose ``step``
+    comes from the restored optimizer, draws what an uninterrupted one would.
+    """
+    k = tf.constant(0, tf.uint32)
+    for part in key:
+        k = _mix(tf.bitwise.bitwise_xor(k, tf.cast(part, tf.uint32)) + 0x9E3779B9)
+    h = _mix(tf.bitwise.bitwise_xor(tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32), k))
+    return tf.reshape(tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) * 2.0**-24, shape)
+
+
+def normal(shape: tf.Tensor, key: list, dtype: tf.DType) -> tf.Tensor:
+    """Standard normal numbers from two :func:`uniform` draws (Box-Muller)."""
+    u = tf.cast(uniform(tf.concat([[2], shape], 0), key), dtype)
+    return tf.sqrt(-2 * tf.math.log(1 - u[0])) * tf.cos(2 * np.pi * u[1])
+
+
+def dropout_mask(modalities: list, batch: tf.Tensor, p: float, seed: int, step: tf.Tensor) -> dict:
+    """Return ``{m: (batch,) bool}``: each modality kept with probability ``1 − p``, at least one.
+
+    One uniform draw ``u`` per sample and modality; ``m`` is kept if ``u_m >= p`` or if ``u_m``
+    is the sample's largest draw, so a sample that would lose everything keeps one modality
+    chosen uniformly at random.
+    """
+    u = uniform(tf.stack([batch, len(modalities)]), [seed, step, 0])
+    keep = (u >= p) | (u >= tf.reduce_max(u, axis=1, keepdims=True))
+    return {m: keep[:, j] for j, m in enumerate(modalities)}
+
+
+def call_with_mask(model: keras.Model, x: dict, mask: dict, training: bool) -> dict:
+    """Run ``model`` with the modalities ``mask`` marks absent: through the fusion layer's mask if
+    it supports masks, else as zero-filled inputs."""
+    fusion = next((layer for layer in model.layers if layer.name == "fusion"), None)
+    if not getattr(fusion, "supports_masking", False):
+        x = {m: x[m] * tf.cast(mask[m][:, None], x[m].dtype) for m in x}
+        return model(x, training=training)
+    x = {m: tf.identity(v) for m, v in x.items()}  # Keras attaches the mask to its input tensors
+    with warnings.catch_warnings():  # a model that drops the mask at its outputs warns
+        warnings.filterwarnings("ignore", message=".*does not support masking.*")
+        return model(x, training=training, mask=mask)
+
+
+def forward(model: keras.Model, x: dict, modality_dropout: float, seed: int, step: tf.Tensor):
+    """Return ``model``'s training-mode outputs on ``x``, after modality dropout if ``p > 0``."""
+    if not modality_dropout:
+        return model(x, training=True)
+    keep = dropout_mask(list(x), tf.shape(x[next(iter(x))])[0], modality_dropout, seed, step)
+    return call_with_mask(model, x, keep, training=True)
+
+
+def ogm_scores(model: keras.Model, x: dict, y: object, loss: Callable, head: str) -> dict:
+    """Return ``{m: s_m}`` with ``s_m = Σ_n exp(−ℓ_n)`` on ``head`` with only ``m`` present."""
+    batch = tf.shape(next(iter(x.values())))[0]
+    scores = {}
+    for m in _encoders(model):
+        mask = {o: tf.fill([batch], o == m) for o in x}
+        y_hat = call_with_mask(model, x, mask, training=False)
+        scores[m] = tf.reduce_sum(tf.exp(-tf.stop_gradient(loss(y, y_hat[head]))))
+    return scores
+
+
+def ogm_coefficients(scores: dict, alpha: float) -> tuple[dict, dict]:
+    """Return ``({m: k_m}, {m: ρ_m})``: ``k_m = 1 − tanh(α ρ_m)`` where ``ρ_m > 1``, else 1.
+
+    Examples
+    --------
+    >>> k, rho = ogm_coefficients({"a": 3.0, "b": 1.0}, alpha=0.5)
+    >>> round(float(k["a"]), 4), float(k["b"]), float(rho["a"])
+    (0.0949, 1.0, 3.0)
+    """
+    k, rho = {}, {}
+    for m, s in scores.items():
+        others = [scores[o] for o in scores if o != m]
+        rho[m] = tf.cast(s, tf.float32) / tf.cast(tf.add_n(others) / len(others), tf.float32)
+        k[m] = tf.where(rho[m] > 1, 1 - tf.tanh(alpha * rho[m]), tf.ones_like(rho[m]))
+    return k, rho
+
+
+def modulate(grads: list, groups: dict, k: dict, noise: bool, seed: int, step: tf.Tensor) -> list:
+    """Return ``grads`` with each encoder ``m``'s (positions ``groups[m]``) scaled by ``k[m]``
+    and, with ``noise``, plus Gaussian noise of the standard deviation of each gradient's entries.
+    """
+    grads = list(grads)
+    for m in groups:
+        for i in groups[m]:
+            g = grads[i] * tf.cast(k[m], grads[i].dtype)
+            if noise:
+                std = tf.math.reduce_std(grads[i]) + 1e-8
+                g += std * normal(tf.shape(g), [seed, step, 1 + i], g.dtype)
+            grads[i] = g
+    return grads
+
+
+def ogm_step(
+    ogm_ge: OGMGE,
+    model: keras.Model,
+    x: dict,
+    y: dict,
+    losses: Mapping,
+    grads: list,
+    encoders: dict,
+    seed: int,
+    step: tf.Tensor,
+) -> tuple[list, dict]:
+    """Return ``grads`` modulated by OGM-GE (``encoders[m]``: the positions of encoder ``m``'s
+    gradients) and the record's ``{"ogm_coefficient_<m>": k_m}``."""
+    head = check_ogm_ge(ogm_ge, model, losses)
+    k = ogm_coefficients(ogm_scores(model, x, y[head], losses[head], head), ogm_ge.alpha)[0]
+    grads = modulate(grads, encoders, k, ogm_ge.noise, seed, step)
+    return grads, {f"ogm_coefficient_{m}": k[m] for m in encoders}
+
+
+def record_names(model: keras.Model, ogm_ge: OGMGE | None, log_variances: Mapping) -> list[str]:
+    """Return the keys the step adds to the record's ``metrics``: learned weights, coefficients."""
+    names = [f"loss_weight_{h}" for h in log_variances]
+    return names + [f"ogm_coefficient_{m}" for m in _encoders(model) if ogm_ge is not None]
