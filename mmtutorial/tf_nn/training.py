@@ -12,13 +12,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mmtutorial._checks import check_bool, check_int, check_mapping
+from mmtutorial._checks import InvalidParameterError, check_bool, check_int, check_mapping
 from mmtutorial.history import History
 
 from . import balance
 from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
 from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
+from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
 from .balance import OGMGE
 from .models import auxiliary_head_targets
@@ -206,17 +207,30 @@ class Trainer:
         ogm_ge: OGMGE | None = None,
         loss_weighting: str = "fixed",
         seed: int = 0,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.model = check_model(model)
         self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
         self.jit_compile = check_bool("jit_compile", jit_compile)
+        self.strategy = check_strategy(strategy, self.model, self.jit_compile)
         self.options = balance.check_options(
             self.model, self.losses, self.loss_weights, modality_dropout=modality_dropout,
             ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed,
         )  # fmt: skip
+        if self.strategy is not None and (modality_dropout or ogm_ge or loss_weighting != "fixed"):
+            raise InvalidParameterError(
+                "strategy trains with the plain step: modality_dropout, ogm_ge and "
+                f"loss_weighting={loss_weighting!r} are not supported with it"
+            )
         self.log_variances = self.options["log_variances"]  # learned with the model
-        self.optimizer = check_optimizer(optimizer)
-        self.optimizer.build(self.model.trainable_variables + list(self.log_variances.values()))
+        with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
+            self.optimizer = check_optimizer(optimizer)
+            if self.strategy is None:
+                self.optimizer.build(
+                    self.model.trainable_variables + list(self.log_variances.values())
+                )
+            else:
+                build_optimizer(self.optimizer, self.model, self.strategy)
         metrics = check_mapping(
             "metrics", metrics or {}, keys=self.losses, what="heads", exact=False, allow_empty=True
         )
@@ -227,10 +241,18 @@ class Trainer:
 
     def _compile(self, spec: tuple) -> None:
         if self.metrics is None:  # built once: a later fit goes on with the same objects
-            self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
-        step = make_train_step(
-            self.model, self.losses, self.loss_weights, self.optimizer, self.metrics, **self.options
-        )
+            with scope(self.strategy):
+                self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
+        if self.strategy is None:
+            step = make_train_step(
+                self.model, self.losses, self.loss_weights, self.optimizer, self.metrics,
+                **self.options,
+            )  # fmt: skip
+        else:
+            step = make_replica_step(
+                self.strategy, self.model, self.losses, self.loss_weights, self.optimizer,
+                self.metrics,
+            )  # fmt: skip
         extras = balance.record_names(self.model, self.options["ogm_ge"], self.log_variances)
         template = {
             "loss": None,
@@ -284,7 +306,8 @@ class Trainer:
                     "or inf, or the learning rate is too large"
                 )
             done = int(self.epoch)
-            if saver is not None and (done % checkpoint_every == 0 or done == epochs):
+            chief = is_chief(self.strategy)  # under a strategy, only the chief writes
+            if saver is not None and chief and (done % checkpoint_every == 0 or done == epochs):
                 saver.save(history)
             if log_every and (done % log_every == 0 or done == epochs):
                 print(progress_line(history, epochs))
@@ -308,6 +331,7 @@ def train(
     ogm_ge: OGMGE | None = None,
     loss_weighting: str = "fixed",
     seed: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> History:
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
 
@@ -357,6 +381,13 @@ def train(
         ``L = Σ_i exp(−s_i) L_i + s_i`` without ``loss_weights``; records ``loss_weight_<h>``.
     seed : int
         Seeds modality dropout and OGM-GE noise (keyed by the optimizer's step: resumable).
+    strategy : tf.distribute.Strategy, optional
+        Run every step on the strategy's replicas (e.g. ``MultiWorkerMirroredStrategy``, see
+        :mod:`mmtutorial.tf_nn.distributed`); build ``model`` inside ``strategy.scope()``. Every
+        replica reads the same global batches from ``data`` and trains on its share of the rows,
+        with the loss averaged over the global batch: the weights and the history are those of
+        one process on the same batches, to float rounding. Only the chief writes checkpoints;
+        every worker resumes from ``checkpoint_dir``. Not with ``jit_compile``.
 
     Returns
     -------
@@ -386,6 +417,7 @@ def train(
     """
     options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
     options |= {"modality_dropout": modality_dropout, "ogm_ge": ogm_ge, "seed": seed}
+    options["strategy"] = strategy
     trainer = Trainer(model, optimizer, losses=losses, loss_weighting=loss_weighting, **options)
     fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
     return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)

@@ -1,0 +1,186 @@
+"""Multi-worker training: ``train(strategy=...)`` and the launcher ``mmtutorial.tf_nn.distributed``.
+
+The launches start real worker processes on free ports of 127.0.0.1; each is bounded by the
+launcher's own ``--timeout``, so a hang fails the test instead of blocking it.
+"""
+
+import json
+import re
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mmtutorial._checks import InvalidParameterError
+from mmtutorial.data import article_data
+from mmtutorial.tf_nn import article_model, make_dataset, train
+from mmtutorial.tf_nn._replicas import is_chief
+from mmtutorial.tf_nn._tf import keras, tf
+from mmtutorial.tf_nn.distributed import launch, main, train_job
+
+TIMEOUT = "240"  # seconds per launch: generous for a loaded 2-core machine
+# 100 samples in global batches of 2 × 10: whole batches only. With a smaller last batch, a
+# shuffled make_dataset iterator restored from a checkpoint after some epochs (1 or 2 of 100
+# samples in batches of 16 or 48, TF 2.21) does not continue the order of an uninterrupted one.
+RUN = ["--model", "article", "--batch-size", "10", "--learning-rate", "0.02", "--seed", "1"]
+
+
+def load_weights(out):
+    saved = np.load(out / "weights.npz")
+    return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+
+
+def single_process(epochs):
+    """One process, no strategy, global batch 2 × 10: what the two workers must reproduce."""
+    return train_job("article", epochs=epochs, batch_size=20, learning_rate=0.02, seed=1)
+
+
+def assert_same_weights(left, right):
+    assert len(left) == len(right)
+    for a, b in zip(left, right, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(tmp_path_factory):
+    """Two workers, 2 epochs, per-worker batch 10; returns the out folder and the printed lines."""
+    out = tmp_path_factory.mktemp("dist") / "run"
+    capture = pytest.MonkeyPatch()
+    lines = []
+    capture.setattr("builtins.print", lambda *a, **k: lines.append(" ".join(map(str, a))))
+    try:
+        status = main(
+            ["--workers", "2", "--epochs", "2", "--out", str(out), "--timeout", TIMEOUT] + RUN
+        )
+    finally:
+        capture.undo()
+    assert status == 0, lines
+    return out, lines
+
+
+def test_two_workers_match_one_process_with_twice_the_batch(two_worker_run):
+    out, lines = two_worker_run
+    digests = {
+        m.group(1): m.group(2)
+        for line in lines
+        if (m := re.match(r"\[worker (\d)\] final loss \S+  weights (\w+)", line))
+    }
+    assert sorted(digests) == ["0", "1"] and digests["0"] == digests["1"]  # bit-identical
+    history, weights = single_process(epochs=2)
+    assert_same_weights(load_weights(out), weights)
+    result = json.loads((out / "result.json").read_text())
+    assert result["workers"] == 2
+    np.testing.assert_allclose(result["history"]["loss"], history.loss, rtol=1e-5)
+    for name, norms in history.grad_norms.items():
+        np.testing.assert_allclose(result["history"]["grad_norms"][name], norms, rtol=1e-4)
+
+
+def test_resumed_run_continues_like_an_uninterrupted_one(two_worker_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(two_worker_run[0], out)
+    assert (
+        main(["--workers", "2", "--epochs", "4", "--out", str(out), "--timeout", TIMEOUT] + RUN)
+        == 0
+    )
+    history, weights = single_process(epochs=4)
+    assert_same_weights(load_weights(out), weights)
+    result = json.loads((out / "result.json").read_text())
+    np.testing.assert_allclose(result["history"]["loss"], history.loss, rtol=1e-5)
+    checkpoints = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert "ckpt-4.index" in checkpoints and not [n for n in checkpoints if "tmp" in n]
+
+
+def test_only_the_chief_writes():
+    def strategy(cluster, task_type, task_id):
+        spec = tf.train.ClusterSpec(cluster)
+        resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+            spec, task_type=task_type, task_id=task_id
+        )
+        return SimpleNamespace(cluster_resolver=resolver)
+
+    workers = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    assert is_chief(None)
+    assert is_chief(strategy(workers, "worker", 0))
+    assert not is_chief(strategy(workers, "worker", 1))
+    with_chief = {"chief": ["127.0.0.1:3"], **workers}
+    assert is_chief(strategy(with_chief, "chief", 0))
+    assert not is_chief(strategy(with_chief, "worker", 0))
+
+
+def test_a_dying_worker_stops_the_launch_with_a_message(capfd):
+    args = ["--workers", "2", "--epochs", "50", "--fail-worker", "1", "--timeout", TIMEOUT]
+    assert main(args + RUN) == 1
+    err = capfd.readouterr().err
+    assert "worker 1 of 2 exited with code 3; stopped the others" in err
+    assert "crashes on purpose" in err
+
+
+def test_a_launch_past_its_timeout_is_stopped(capfd):
+    assert launch(2, ["--epochs", "1"], timeout=0.5) == 1
+    assert "did not finish within 0.5 s; stopped them" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "0"], "--workers must be an int >= 1, got 0"),
+        (["--workers", "2", "--epochs", "0"], "--epochs must be an int >= 1, got 0"),
+        (["--workers", "2", "--batch-size", "-1"], "--batch-size must be an int >= 1"),
+        (["--workers", "2", "--learning-rate", "0"], "--learning-rate must be a"),
+        (["--workers", "2", "--timeout", "-5"], "--timeout must be a"),
+        (["--worker"], "--worker needs the environment variable TF_CONFIG"),
+    ],
+)
+def test_bad_arguments_fail_clearly(argv, message, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        main(argv)
+
+
+def test_command_line_needs_a_role_and_a_known_model(capsys):
+    for argv in ([], ["--workers", "2", "--worker"], ["--workers", "2", "--model", "resnet"]):
+        with pytest.raises(SystemExit) as error:
+            main(argv)
+        assert error.value.code == 2
+    assert "invalid choice: 'resnet'" in capsys.readouterr().err
+    with pytest.raises(InvalidParameterError, match="model must be one of"):
+        train_job("resnet")
+
+
+@pytest.fixture(scope="module")
+def strategy():
+    return tf.distribute.MirroredStrategy(["/cpu:0"])
+
+
+def test_strategy_option_rejects_what_it_cannot_run(strategy):
+    data = make_dataset(article_data(), batch_size=50)
+    losses = {"y1": "mse", "y2": "mse"}
+    with pytest.raises(InvalidParameterError, match="strategy must be a tf.distribute.Strategy"):
+        train(article_model(seed=0), data, "adam", losses=losses, epochs=1, strategy="mirrored")
+    with pytest.raises(InvalidParameterError, match="model must be built inside"):
+        train(article_model(seed=0), data, "adam", losses=losses, epochs=1, strategy=strategy)
+    with strategy.scope():
+        model = article_model(seed=0)
+    with pytest.raises(InvalidParameterError, match="does not compile collectives"):
+        train(model, data, "adam", losses=losses, epochs=1, strategy=strategy, jit_compile=True)
+    outside = keras.optimizers.Adam()
+    with pytest.raises(InvalidParameterError, match="optimizer must be created inside"):
+        train(model, data, outside, losses=losses, epochs=1, strategy=strategy)
+    for option in ({"modality_dropout": 0.5}, {"loss_weighting": "uncertainty"}):
+        with pytest.raises(InvalidParameterError, match="not supported with it"):
+            train(model, data, "adam", losses=losses, epochs=1, strategy=strategy, **option)
+
+
+def test_one_replica_strategy_trains_like_no_strategy(strategy):
+    def data():  # a fresh dataset: the same sequence of shuffles
+        return make_dataset(article_data(), batch_size=32, shuffle_seed=0)
+
+    losses = {"y1": "half_squared_error", "y2": "mse"}
+    plain = article_model(seed=0)
+    expected = train(plain, data(), keras.optimizers.Adam(0.01), losses=losses, epochs=3)
+    with strategy.scope():
+        model, optimizer = article_model(seed=0), keras.optimizers.Adam(0.01)
+    history = train(model, data(), optimizer, losses=losses, epochs=3, strategy=strategy)
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-6)
+    assert_same_weights(model.get_weights(), plain.get_weights())
