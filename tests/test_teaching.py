@@ -286,6 +286,9 @@ def test_a_figure_without_alt_text_is_caught():
 #: Chapter pages that must carry at least 3 exercises (ch06 and ch05_distributed are optional).
 CHAPTERS = ("ch01", "ch02", "ch03a", "ch03b", "ch04", "ch05_challenges")
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.MULTILINE)
+#: sphinx-exercise numbers exercises across the whole book ("Exercise 14" in chapter 4), so each
+#: is titled with its number in the chapter: ``{exercise} N``, ``:nonumber:``, N its label's.
+TITLED = re.compile(r"^`{3,}\{exercise\} (\d+)\n:label: \S+-ex(\d+)\n:nonumber:\n", re.MULTILINE)
 SOLUTION = re.compile(r"^`{3,}\{solution-(start|end)\}[ \t]*(\S*)", re.MULTILINE)
 
 
@@ -317,6 +320,9 @@ def exercise_problems(nb: dict, name: str) -> list[str]:
         problems.append(f"solutions without an exercise: {extra}")
     if len(set(exercises)) != len(exercises):
         problems.append(f"an exercise label is used twice: {exercises}")
+    titled = [n for n, label_n in TITLED.findall(text) if n == label_n]
+    if len(titled) != len(exercises):
+        problems.append("exercises must read ````{exercise} N / :label: <prefix>-exN / :nonumber:")
     prefix = chapter_prefix(name)
     if wrong := [e for e in exercises if not re.fullmatch(rf"{prefix}-ex\d+", e)]:
         problems.append(f"labels {wrong} do not read {prefix}-ex<N>")
@@ -332,7 +338,8 @@ def test_every_exercise_has_a_solution(path: Path):
 
 
 def _exercise(label: str) -> str:
-    return f"````{{exercise}}\n:label: {label}\n\nDo it.\n````"
+    number = label.rsplit("ex", 1)[-1]
+    return f"````{{exercise}} {number}\n:label: {label}\n:nonumber:\n\nDo it.\n````"
 
 
 def _solution(label: str, close: bool = True) -> list[str]:
@@ -359,8 +366,18 @@ def test_matching_exercises_and_solutions_pass():
         ([_exercise("ch02-ex1"), *_solution("ch02-ex1", close=False)], "not closed"),
         ([_exercise("ch2-ex1"), *_solution("ch2-ex1")], "do not read ch02-ex<N>"),
         ([_exercise("ch02-ex1"), *_solution("ch02-ex1")], "1 exercises"),
+        ([_exercise("ch02-ex1").replace(":nonumber:\n", ""), *_solution("ch02-ex1")], "N / :label"),
+        ([_exercise("ch02-ex1").replace("} 1", "} 2"), *_solution("ch02-ex1")], "N / :label"),
     ],
-    ids=["no-solutions", "orphan-solution", "unclosed", "bad-label", "too-few"],
+    ids=[
+        "no-solutions",
+        "orphan-solution",
+        "unclosed",
+        "bad-label",
+        "too-few",
+        "book-number",
+        "bad-n",
+    ],  # fmt: skip
 )
 def test_a_mismatch_of_exercises_and_solutions_is_caught(cells: list[str], expected: str):
     problems = exercise_problems(_chapter(*cells), "ch02_concepts.ipynb")
