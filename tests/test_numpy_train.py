@@ -114,8 +114,8 @@ def test_train_prints_one_concise_line_every_log_every_steps(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert lines[0] == (
-        f"step  5/10  loss {history.loss[4]:.3g}  (y1 {history.head_losses['y1'][4]:.3g}  "
-        f"y2 {history.head_losses['y2'][4]:.3g})  eval {history.eval_loss[4]:.3g}"
+        f"step  5/10  loss {history.loss[4]:#.3g}  (y1 {history.head_losses['y1'][4]:#.3g}  "
+        f"y2 {history.head_losses['y2'][4]:#.3g})  eval {history.eval_loss[4]:#.3g}"
     )
     assert lines[1].startswith("step 10/10  loss ")
     train(article_network(), data, Adam(0.01), steps=7, log_every=3)

@@ -2,8 +2,8 @@
 
 Used by chapters 1, 2, 3a, 3b and 6 (early stopping: chapter 6). Full-batch or seeded mini-batch
 steps (from :func:`mmtutorial.data.batches`), a :class:`~mmtutorial.history.History` with one
-entry per step, one concise line every few steps (3 significant digits: what every CPU
-reproduces after many steps).
+entry per step, one concise line every few steps (3 significant digits, trailing zeros kept:
+what every CPU reproduces after many steps).
 """
 
 from __future__ import annotations
@@ -227,10 +227,10 @@ def train(
             step, getattr(history, early_stopping.monitor)[-1]
         )
         if log_every and (step % log_every == 0 or step == steps or stop):
-            heads = "  ".join(f"{h} {v:.3g}" for h, v in per_head.items())
-            line = f"step {step:>{len(str(steps))}d}/{steps}  loss {total:.3g}  ({heads})"
+            heads = "  ".join(f"{h} {v:#.3g}" for h, v in per_head.items())
+            line = f"step {step:>{len(str(steps))}d}/{steps}  loss {total:#.3g}  ({heads})"
             if eval_data is not None:
-                line += f"  eval {history.eval_loss[-1]:.3g}"
+                line += f"  eval {history.eval_loss[-1]:#.3g}"
             print(line)
         if stop:
             break
@@ -240,7 +240,7 @@ def train(
         if log_every and len(history) < steps:
             print(
                 f"early stop at step {len(history)}: best {early_stopping.monitor} "
-                f"{watcher.best:.3g} at step {watcher.best_step}"
+                f"{watcher.best:#.3g} at step {watcher.best_step}"
                 + (", its weights restored" if early_stopping.restore_best_weights else "")
             )
     return history

@@ -132,10 +132,11 @@ def append_epochs(history: History, records: dict, count: int) -> None:
 
 
 def progress_line(history: History, epochs: int) -> str:
-    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_i> …  <metric> <value> …"`` (3 digits)."""
+    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_i> …  <metric> <value> …"`` (3 significant
+    digits, trailing zeros kept, so columns line up: ``0.140``, not ``0.14``)."""
     epoch = len(history)
-    parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {history.loss[-1]:.3g}"]
+    parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {history.loss[-1]:#.3g}"]
     if len(history.head_losses) > 1:
-        parts += [f"{h} {v[-1]:.3g}" for h, v in history.head_losses.items()]
-    parts += [f"{k} {v[-1]:.3g}" for k, v in history.metrics.items()]
+        parts += [f"{h} {v[-1]:#.3g}" for h, v in history.head_losses.items()]
+    parts += [f"{k} {v[-1]:#.3g}" for k, v in history.metrics.items()]
     return "  ".join(parts)
