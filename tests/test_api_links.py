@@ -21,7 +21,7 @@ import pytest
 from sitecheck import BUILD, ROOT, page_markdown
 
 BOOK = ROOT / "book"
-FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+FENCE_LINE = re.compile(r"^(`{3,}|~{3,})\s*(\S*)")
 # Roles of the Python domain, with or without the `py:` prefix (it is the default domain).
 ROLE = r"\{(py:)?(func|class|meth|mod|exc|data|attr|obj|const|property)\}"
 PY_ROLE = re.compile(ROLE + "`")
@@ -36,9 +36,27 @@ def _not_built(page: str) -> str:
     )
 
 
+def without_code(markdown: str) -> str:
+    """``markdown`` without its code fences (a directive fence, ```{exercise}, is prose)."""
+    kept, code, directives = [], None, []
+    for line in markdown.splitlines():
+        fence = FENCE_LINE.match(line)
+        if code is not None:  # inside a code block: drop up to its closing fence
+            code = None if fence and fence[1] == code and not fence[2] else code
+        elif fence and fence[2].startswith("{"):
+            directives.append(fence[1])
+        elif fence and not fence[2] and directives and fence[1] == directives[-1]:
+            directives.pop()
+        elif fence:
+            code = fence[1]
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def _prose(source: Path) -> str:
     """The markdown of a page's source (a notebook's markdown cells), without code fences."""
-    return FENCE.sub("", page_markdown(source))
+    return without_code(page_markdown(source))
 
 
 def _sources() -> dict[str, Path]:
@@ -160,6 +178,14 @@ UNRESOLVED = (
 )
 IDS = {"mmtutorial.data.load_digits"}
 DANGLING = RESOLVED.replace("#mmtutorial.data.load_digits", "#mmtutorial.data.gone")
+
+
+def test_roles_in_directives_count_and_roles_in_code_do_not():
+    text = (
+        "````{exercise} 1\n:label: ch02-ex1\n\nUse {py:func}`f <m.f>`.\n````\n"
+        "```python\n{py:func}`g`\n```\nand {py:class}`C <m.C>`."
+    )
+    assert len(PY_ROLE.findall(without_code(text))) == 2
 
 
 def test_a_resolved_link_passes():
