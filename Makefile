@@ -22,7 +22,7 @@ MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 # axe-core, injected into every page by the browser check, at the version in its package-lock.json.
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: book test lint unit nbval nbval-portable notebooks notebook mutation bench browser chromium screenshots logo font pdf constraints clean
+.PHONY: book catalogs test lint unit nbval nbval-portable notebooks notebook mutation bench browser chromium screenshots logo font pdf constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,16 @@ $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[book,test]"
 	touch $@
 
-## make book: render the HTML book to book/_build/html (warnings are errors).
+## make book: render both editions, English to book/_build/html and Chinese to book/_build/html/zh_CN
+## (warnings are errors; scripts/build_book.py).
 book: $(VENV)/.installed-book $(MATHJAX)
-	$(BIN)/jupyter-book build book --all --warningiserror --keep-going
+	$(BIN)/python scripts/build_book.py
+
+## make catalogs [PAGES="ch01_background ..."]: after changing English prose, update the Chinese
+## edition's message catalogs (book/locales/zh_CN/LC_MESSAGES/*.po): changed paragraphs are marked
+## fuzzy, new ones arrive empty; translate them (tests/test_translation.py fails until then).
+catalogs: $(VENV)/.installed-book
+	$(BIN)/python scripts/catalogs.py $(PAGES)
 
 $(MATHJAX): $(MATHJAX_DIR)/package.json $(MATHJAX_DIR)/package-lock.json
 	cd $(MATHJAX_DIR) && npm ci --no-audit --no-fund --loglevel=error

@@ -12,6 +12,9 @@ A Sphinx extension loaded from ``_config.yml`` (``sphinx: local_extensions``). I
   points from ``book/_build/html/`` at the source in the same checkout;
 * gives the front page its description and Open Graph tags (``book_description``,
   ``book_social_image``), so a shared link previews well;
+* links every page to the same page in the other edition (English at the site's root, Chinese under
+  ``zh_CN/``, see ``scripts/build_book.py``): ``language-switch.html`` in the article's header. In
+  the Chinese edition, "Edit this page" opens the page's message catalog, where its prose lives;
 * gives the bibliography's entries the ``listitem`` role their ``role="list"`` parent requires
   (docutils writes the deprecated ``doc-biblioentry``, which screen readers may not announce).
 """
@@ -34,6 +37,16 @@ PDF = "downloads/backpropagation-for-multimodal-learning.pdf"
 # What the zip holds besides the notebooks: the package and what installs it.
 ZIP_EXTRAS = ["mmtutorial", "pyproject.toml", "README.md", "LICENSE"]
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
+# The editions: language -> (its folder under the site's root, the switch's label, HTML lang).
+EDITIONS = {"en": ("", "English", "en"), "zh_CN": ("zh_CN/", "中文", "zh-CN")}
+
+
+def _other_edition(language: str, pagename: str) -> dict:
+    """The link from ``pagename`` in one edition to the same page in the other one."""
+    other = "zh_CN" if language == "en" else "en"
+    to_root = "../" * (pagename.count("/") + (language != "en"))
+    folder, label, lang = EDITIONS[other]
+    return {"href": f"{to_root}{folder}{pagename}.html", "label": label, "lang": lang}
 
 
 def _templates(app: Sphinx, config) -> None:
@@ -52,7 +65,13 @@ def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, 
             context["book_notebook"] = f"_sources/{source.name}"
         template = os.environ.get("BOOK_EDIT_URL") or app.config.book_edit_url
         path = source.resolve().relative_to(ROOT).as_posix()
+        language = app.config.language
+        if language != "en":  # one folder deeper; the prose is in the page's catalog
+            path = f"book/locales/{language}/LC_MESSAGES/{pagename}.po"
+            if "://" not in template:
+                template = "../" + template
         context["book_edit_url"] = template.format(path=path)
+    context["book_other_edition"] = _other_edition(app.config.language, pagename)
     context["book_social"] = None
     if pagename == app.config.root_doc:
         image = app.config.book_social_image

@@ -1,0 +1,61 @@
+"""Render the book's two editions (``make book``), warnings as errors.
+
+* English, the source, at ``book/_build/html/``;
+* Chinese (中文版) at ``book/_build/html/zh_CN/``: the same pages, code cells and stored outputs,
+  with the prose taken from the message catalogs in ``book/locales/zh_CN/LC_MESSAGES/``
+  (``make catalogs``, ``scripts/catalogs.py``).
+
+Both are Jupyter Book's own Sphinx build (``jupyter_book.sphinx.build_sphinx``, what
+``jupyter-book build`` calls) with one setting overridden: ``language``. Each edition keeps its own
+doctrees, so neither rebuild invalidates the other.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from jupyter_book.sphinx import build_sphinx
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+BUILD = BOOK / "_build"
+# language -> folder of the site, relative to book/_build/html/
+EDITIONS = {"en": "", "zh_CN": "zh_CN"}
+
+
+def build(language: str) -> int:
+    """Build one edition; return Sphinx's exit status."""
+    folder = EDITIONS[language]
+    print(f"--- the {language} edition: {(BUILD / 'html' / folder).relative_to(ROOT)}", flush=True)
+    result = build_sphinx(
+        BOOK,
+        BUILD / "html" / folder,
+        noconfig=True,
+        path_config=BOOK / "_config.yml",
+        # what `jupyter-book build book` passes for a book, plus the edition's language
+        confoverrides={
+            "external_toc_path": (BOOK / "_toc.yml").as_posix(),
+            "latex_individualpages": False,
+            "language": language,
+        },
+        doctreedir=BUILD / f".doctrees-{language}",
+        freshenv=True,
+        warningiserror=True,
+        keep_going=True,
+    )
+    return result if isinstance(result, int) else 1  # an exception it reported
+
+
+def main(languages: list[str]) -> int:
+    unknown = sorted(set(languages) - set(EDITIONS))
+    if unknown:
+        sys.exit(f"unknown edition {', '.join(unknown)}: choose from {', '.join(EDITIONS)}")
+    status = 0
+    for language in languages or EDITIONS:
+        status = max(status, build(language))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
