@@ -51,12 +51,14 @@ def build_templates(output: Path) -> Path:
 
 
 def update(pages: list[str]) -> None:
-    templates = build_templates(BOOK / "_build" / "catalogs")
-    known = sorted(path.stem for path in templates.glob("*.pot"))
-    unknown = sorted(set(pages) - set(known))
-    if unknown:
-        sys.exit(f"no such page: {', '.join(unknown)} (pages: {', '.join(known)})")
-    with tempfile.TemporaryDirectory() as selected:
+    with tempfile.TemporaryDirectory() as work:
+        templates = build_templates(Path(work))
+        known = sorted(path.stem for path in templates.glob("*.pot"))
+        unknown = sorted(set(pages) - set(known))
+        if unknown:
+            sys.exit(f"no such page: {', '.join(unknown)} (pages: {', '.join(known)})")
+        selected = Path(work) / "selected"
+        selected.mkdir()
         for page in pages or known:
             shutil.copy2(templates / f"{page}.pot", selected)
         subprocess.run(
