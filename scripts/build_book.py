@@ -12,6 +12,7 @@ doctrees, so neither rebuild invalidates the other.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -24,13 +25,13 @@ BUILD = BOOK / "_build"
 EDITIONS = {"en": "", "zh_CN": "zh_CN"}
 
 
-def build(language: str) -> int:
-    """Build one edition; return Sphinx's exit status."""
-    folder = EDITIONS[language]
-    print(f"--- the {language} edition: {(BUILD / 'html' / folder).relative_to(ROOT)}", flush=True)
+def build(language: str, output: Path = BUILD) -> int:
+    """Build one edition into ``output/html/<its folder>``; return Sphinx's exit status."""
+    html = output / "html" / EDITIONS[language]
+    print(f"--- the {language} edition: {html}", flush=True)
     result = build_sphinx(
         BOOK,
-        BUILD / "html" / folder,
+        html,
         noconfig=True,
         path_config=BOOK / "_config.yml",
         # what `jupyter-book build book` passes for a book, plus the edition's language
@@ -39,7 +40,7 @@ def build(language: str) -> int:
             "latex_individualpages": False,
             "language": language,
         },
-        doctreedir=BUILD / f".doctrees-{language}",
+        doctreedir=output / f".doctrees-{language}",
         freshenv=True,
         warningiserror=True,
         keep_going=True,
@@ -47,13 +48,27 @@ def build(language: str) -> int:
     return result if isinstance(result, int) else 1  # an exception it reported
 
 
-def main(languages: list[str]) -> int:
-    unknown = sorted(set(languages) - set(EDITIONS))
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "languages",
+        nargs="*",
+        metavar="LANGUAGE",
+        help=f"the editions to build: {', '.join(EDITIONS)} (default: both)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=BUILD,
+        help="build folder instead of book/_build (the site goes to OUTPUT/html)",
+    )
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.languages) - set(EDITIONS))
     if unknown:
-        sys.exit(f"unknown edition {', '.join(unknown)}: choose from {', '.join(EDITIONS)}")
+        parser.error(f"no edition {', '.join(unknown)}: choose from {', '.join(EDITIONS)}")
     status = 0
-    for language in languages or EDITIONS:
-        status = max(status, build(language))
+    for language in args.languages or EDITIONS:
+        status = max(status, build(language, args.output.resolve()))
     return status
 
 
