@@ -38,15 +38,41 @@ def _strings(value: object):
             yield from _strings(item)
 
 
+def interface_catalogs() -> list[Path]:
+    """The Chinese edition's interface: the Chinese message catalogs of Sphinx, the theme and
+    sphinx-exercise ("搜索", "目录", "练习", ...), as installed."""
+    import sphinx
+    import sphinx_book_theme
+    import sphinx_exercise
+
+    return [
+        Path(sphinx.__file__).parent / "locale/zh_CN/LC_MESSAGES/sphinx.po",
+        Path(sphinx_book_theme.__file__).parent
+        / "theme/sphinx_book_theme/static/locales/zh_CN/LC_MESSAGES/booktheme.po",
+        Path(sphinx_exercise.__file__).parent
+        / "translations/locales/zh_CN/LC_MESSAGES/exercise.po",
+    ]
+
+
+def _translations(path: Path) -> str:
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as file:
+        strings = [m.string for m in read_po(file) if m.id and m.string]
+    return "\n".join(s if isinstance(s, str) else "\n".join(s) for s in strings)
+
+
 def source_texts() -> dict[Path, str]:
     """The text of every file that reaches the pages: chapters (cells and stored outputs), other
-    pages, the table of contents, the configuration, the bibliography, the package's docstrings."""
+    pages, the table of contents, the configuration, the bibliography, the package's docstrings,
+    the Chinese edition's catalogs, and the translations of its interface."""
     paths = [
         *sorted(BOOK.glob("*.ipynb")),
         *sorted(BOOK.glob("*.md")),
         *sorted(BOOK.glob("*.yml")),
         *sorted(BOOK.glob("*.bib")),
         *sorted((ROOT / "mmtutorial").rglob("*.py")),
+        *sorted(BOOK.glob("locales/*/LC_MESSAGES/*.po")),
     ]
     texts = {}
     for path in paths:
@@ -54,6 +80,8 @@ def source_texts() -> dict[Path, str]:
         if path.suffix == ".ipynb":
             text = "\n".join(_strings(json.loads(text)))
         texts[path] = text
+    for path in interface_catalogs():
+        texts[path] = _translations(path)
     return texts
 
 

@@ -8,7 +8,8 @@ references; this check reads the built HTML instead. On every chapter, and on ev
 whose source uses such roles (the API page itself aside), it requires: at least one link into
 ``api.html#...mmtutorial.``, no ``py`` cross-reference left without a link, one link per role in
 the source (a stale build or a role that rendered as text shows up here), and an anchor in
-``api.html`` for every link.
+``api.html`` for every link. The Chinese edition (``zh_CN/``) is checked the same way: its
+translations keep every role (tests/test_translation.py), so it has the same links.
 """
 
 from __future__ import annotations
@@ -143,11 +144,19 @@ def link_problems(html: str, n_roles: int, api_ids: set[str]) -> list[str]:
     return problems
 
 
+EDITIONS = ["", "zh_CN/"]  # the folders of the English and Chinese editions in the build
+
+
+@pytest.fixture(scope="module", params=EDITIONS)
+def edition(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def api_ids() -> set[str]:
-    api = BUILD / "api.html"
+def api_ids(edition: str) -> set[str]:
+    api = BUILD / f"{edition}api.html"
     if not api.is_file():
-        pytest.fail(_not_built("api.html"))
+        pytest.fail(_not_built(f"{edition}api.html"))
     return parse(api.read_text(encoding="utf-8")).ids
 
 
@@ -157,8 +166,8 @@ def test_every_chapter_is_checked():
 
 
 @pytest.mark.parametrize("name", SOURCES)
-def test_page_links_resolve_into_the_api_reference(name: str, api_ids: set[str]):
-    page = BUILD / f"{name}.html"
+def test_page_links_resolve_into_the_api_reference(name: str, edition: str, api_ids: set[str]):
+    page = BUILD / f"{edition}{name}.html"
     if not page.is_file():
         pytest.fail(_not_built(page.name))
     n_roles = len(PY_ROLE.findall(_prose(SOURCES[name])))

@@ -6,7 +6,9 @@ redirect, only has to reach its target) is served on localhost and loaded as on 
 must: answer 200; log no console error; ask no host but localhost for anything; show every image;
 typeset every formula (no raw TeX left, no MathJax error); offer copy buttons on code, and a
 notebook download on notebook chapters. Every internal link must point at an existing file and
-anchor, and the search page must find "backpropagation".
+anchor, and the search page must find "backpropagation". Both editions are checked: the English
+one at the root, the Chinese one under ``zh_CN/`` (every page has its twin there, and a language
+switch that lands on it), whose search must find Chinese words.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _pages() -> tuple[list[str], dict[str, str]]:
     pages, redirects = [], {}
     for path in sorted(BUILD.rglob("*.html")):
         name = path.relative_to(BUILD).as_posix()
-        if path.relative_to(BUILD).parts[0] in {"_static", "_sources", "_images"}:
+        if {"_static", "_sources", "_images"} & set(path.relative_to(BUILD).parts):
             continue
         if match := REFRESH.search(path.read_text(encoding="utf-8")[:2000]):
             redirects[name] = match.group(1)
@@ -51,6 +53,14 @@ def _pages() -> tuple[list[str], dict[str, str]]:
 
 PAGES, REDIRECTS = _pages()
 BOOK = ROOT / "book"
+CHINESE = "zh_CN/"  # the Chinese edition's folder in the build
+
+
+def _split(name: str) -> tuple[str, str]:
+    """A built page's edition folder ("" or "zh_CN/") and its name within the edition."""
+    return (CHINESE, name.removeprefix(CHINESE)) if name.startswith(CHINESE) else ("", name)
+
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # The text of the page's article, without code (where TeX and markup may legitimately appear) and
 # without the elements matched by the extra selector passed as argument.
@@ -185,7 +195,9 @@ def phone_visits(browser, base_url):
 def test_build_exists_and_lists_pages():
     assert (BUILD / "index.html").is_file(), NOT_BUILT
     assert "intro.html" in PAGES and "search.html" in PAGES, PAGES
-    assert REDIRECTS == {"index.html": "intro.html"}, REDIRECTS
+    assert REDIRECTS == {"index.html": "intro.html", "zh_CN/index.html": "intro.html"}, REDIRECTS
+    english = sorted(name for name in PAGES if not name.startswith(CHINESE))
+    assert sorted(_split(name)[1] for name in PAGES if name.startswith(CHINESE)) == english
 
 
 @pytest.mark.parametrize("name", sorted(REDIRECTS))
@@ -193,7 +205,7 @@ def test_redirect_reaches_its_page_offline(browser, base_url, name):
     visit = PageVisit(browser, urljoin(base_url, name), redirect_to=REDIRECTS[name])
     try:
         assert visit.response is not None and visit.response.status == 200
-        assert visit.page.url == urljoin(base_url, REDIRECTS[name])
+        assert visit.page.url == urljoin(urljoin(base_url, name), REDIRECTS[name])
         assert visit.external_requests == [], f"{name} asked other hosts: {visit.external_requests}"
         assert visit.failed_requests == [], f"{name} failed requests: {visit.failed_requests}"
         assert visit.console_errors == [], f"{name} console errors: {visit.console_errors}"
@@ -261,7 +273,8 @@ def test_code_has_copy_buttons_and_notebooks_download(visits, name):
     assert page.locator("article .copybtn").count() >= code_blocks, (
         f"{name}: code without copy button"
     )
-    if (BUILD / "_sources" / Path(name).with_suffix(".ipynb")).is_file():
+    edition, own = _split(name)
+    if (BUILD / edition / "_sources" / Path(own).with_suffix(".ipynb")).is_file():
         download = page.locator(f"a[href$='{Path(name).stem}.ipynb']")
         assert download.count() >= 1, f"{name}: no download link for the notebook"
 
@@ -304,12 +317,18 @@ def test_internal_links_resolve(visits, base_url, name):
         ("backpropagation", ["intro.html"]),
         # 反向传播 (backpropagation) is a term of the glossary and of chapter 3a's derivation.
         ("反向传播", ["glossary.html", "ch03a_formulas.html"]),
+        # The Chinese edition's index splits Chinese into words (jieba): a word inside a sentence
+        # is found, not only a term that stands alone.
+        ("反向传播", ["zh_CN/intro.html", "zh_CN/ch03a_formulas.html"]),
+        ("梯度检验", ["zh_CN/ch03b_numpy.html"]),
+        ("模态", ["zh_CN/ch01_background.html", "zh_CN/ch05_challenges.html"]),
     ],
 )
 def test_offline_search_finds_the_right_pages(browser, base_url, query, expected_pages):
     page = browser.new_page()
+    edition = _split(expected_pages[0])[0]
     try:
-        page.goto(urljoin(base_url, f"search.html?q={query}"), wait_until="load")
+        page.goto(urljoin(base_url, f"{edition}search.html?q={query}"), wait_until="load")
         results = page.locator("#search-results ul.search li")
         results.first.wait_for(timeout=20_000)
         hrefs = " ".join(results.locator("a").evaluate_all("(links) => links.map((a) => a.href)"))
@@ -469,8 +488,9 @@ def test_navigation_is_reachable_on_a_phone(phone_visits):
 @pytest.mark.parametrize("name", PAGES)
 def test_downloads_edit_link_and_tab_title(visits, name):
     page = visits(name).page
+    edition, own = _split(name)
     source = next(
-        (p for p in sorted(BOOK.glob(Path(name).stem + ".*")) if p.suffix in {".ipynb", ".md"}),
+        (p for p in sorted(BOOK.glob(Path(own).stem + ".*")) if p.suffix in {".ipynb", ".md"}),
         None,
     )
     zip_link = page.locator("a.book-download-zip")
@@ -482,15 +502,47 @@ def test_downloads_edit_link_and_tab_title(visits, name):
         assert notebook.is_visible(), f"{name}: no visible 'Download this chapter (.ipynb)'"
         assert notebook.get_attribute("href") == f"_sources/{source.name}"
     edit = page.locator("a.book-edit-page").get_attribute("href")
-    assert edit == f"../../../book/{source.name}", f"{name}: edit link {edit!r}"
+    if edition:  # the Chinese page's prose is in its catalog
+        source = BOOK / "locales" / "zh_CN" / "LC_MESSAGES" / f"{source.stem}.po"
+    expected = "../" * (3 + edition.count("/")) + source.relative_to(ROOT).as_posix()
+    assert edit == expected, f"{name}: edit link {edit!r}"
     # The default edit link reaches the page's source from the build, in this checkout.
-    assert (BUILD / edit).resolve() == source.resolve(), edit
+    assert (BUILD / edition / edit).resolve() == source.resolve(), edit
     heading = page.evaluate(
         """() => { const h1 = document.querySelector("article h1").cloneNode(true);
                    h1.querySelectorAll(".headerlink").forEach((a) => a.remove());
                    return h1.textContent.trim(); }"""
     )
     assert page.title().startswith(heading), f"{name}: tab title {page.title()!r} lacks {heading!r}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_language_switch_lands_on_the_same_page(visits, base_url, name):
+    """Every page links its twin in the other edition, in that edition's language."""
+    edition, own = _split(name)
+    switch = visits(name).page.locator("a.book-language-switch")
+    assert switch.count() == 1 and switch.is_visible(), f"{name}: no language switch"
+    twin = own if edition else CHINESE + own
+    assert switch.evaluate("(a) => a.href") == urljoin(base_url, twin), f"{name}: {switch}"
+    assert switch.get_attribute("hreflang") == ("en" if edition else "zh-CN")
+    html_lang = visits(name).page.evaluate("() => document.documentElement.lang")
+    assert html_lang == ("zh-CN" if edition else "en"), f"{name}: <html lang={html_lang!r}>"
+    if edition and any(BOOK.glob(Path(own).stem + ".*")):  # a page of the book, translated
+        heading = visits(name).page.locator("article h1").first.text_content()
+        assert CJK.search(heading), f"{name}: the heading {heading!r} is not in Chinese"
+
+
+def test_language_switch_is_followed_both_ways(browser, base_url):
+    page = browser.new_page()
+    try:
+        page.goto(urljoin(base_url, "ch02_concepts.html"), wait_until="load")
+        page.locator("a.book-language-switch").click()
+        page.wait_for_url(urljoin(base_url, "zh_CN/ch02_concepts.html"), wait_until="load")
+        assert page.locator("article h1").count() == 1
+        page.locator("a.book-language-switch").click()
+        page.wait_for_url(urljoin(base_url, "ch02_concepts.html"), wait_until="load")
+    finally:
+        page.close()
 
 
 def test_zip_holds_every_notebook_and_the_package():
