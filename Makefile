@@ -96,11 +96,11 @@ $(FONTSOURCE): book/_fonts/package.json book/_fonts/package-lock.json
 	cd book/_fonts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## make pdf: the whole book as one PDF, book/_build/pdf/book.pdf: the single-page HTML printed by
-## the browser check's Chromium, then checked by tests/pdf_check.py. The next make book links it
-## from every page. Not part of make test: it adds more than a minute.
+## make pdf: each edition as one PDF, book/_build/pdf/book.pdf and book-zh_CN.pdf: the single-page
+## HTML printed by the browser check's Chromium, then checked by tests/pdf_check.py. The next
+## make book links each from its edition's pages. Not part of make test: it adds a few minutes.
 pdf: $(VENV)/.installed-test $(MATHJAX) chromium
-	$(BIN)/jupyter-book build book --builder singlehtml --warningiserror --keep-going
+	$(BIN)/python scripts/build_book.py --builder singlehtml
 	$(BIN)/python scripts/make_pdf.py
 	$(BIN)/pytest -p no:cacheprovider tests/pdf_check.py
 

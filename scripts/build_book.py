@@ -25,13 +25,13 @@ BUILD = BOOK / "_build"
 EDITIONS = {"en": "", "zh_CN": "zh_CN"}
 
 
-def build(language: str, output: Path = BUILD) -> int:
-    """Build one edition into ``output/html/<its folder>``; return Sphinx's exit status."""
-    html = output / "html" / EDITIONS[language]
-    print(f"--- the {language} edition: {html}", flush=True)
+def build(language: str, output: Path = BUILD, builder: str = "html") -> int:
+    """Build one edition into ``output/<builder>/<its folder>``; return Sphinx's exit status."""
+    site = output / builder / EDITIONS[language]
+    print(f"--- the {language} edition: {site}", flush=True)
     result = build_sphinx(
         BOOK,
-        html,
+        site,
         noconfig=True,
         path_config=BOOK / "_config.yml",
         # what `jupyter-book build book` passes for a book, plus the edition's language
@@ -41,6 +41,7 @@ def build(language: str, output: Path = BUILD) -> int:
             "language": language,
         },
         doctreedir=output / f".doctrees-{language}",
+        builder=builder,
         freshenv=True,
         warningiserror=True,
         keep_going=True,
@@ -62,13 +63,19 @@ def main(argv: list[str]) -> int:
         default=BUILD,
         help="build folder instead of book/_build (the site goes to OUTPUT/html)",
     )
+    parser.add_argument(
+        "--builder",
+        choices=["html", "singlehtml"],
+        default="html",
+        help="singlehtml: the whole edition on one page, for make pdf",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.languages) - set(EDITIONS))
     if unknown:
         parser.error(f"no edition {', '.join(unknown)}: choose from {', '.join(EDITIONS)}")
     status = 0
     for language in args.languages or EDITIONS:
-        status = max(status, build(language, args.output.resolve()))
+        status = max(status, build(language, args.output.resolve(), args.builder))
     return status
 
 

@@ -1,11 +1,12 @@
-"""Print the whole book to one PDF with the Chromium the browser check uses.
+"""Print each edition of the book to one PDF with the Chromium the browser check uses.
 
-``make pdf`` builds the single-page HTML (``jupyter-book build book --builder singlehtml``) and
-runs this script, which opens it from localhost, waits for MathJax and the fonts, opens the
-collapsed solutions, adds a table of contents of the chapters, starts each chapter on a new page,
-and prints A4 pages with page numbers and PDF bookmarks to ``book/_build/pdf/book.pdf``. The next
-``make book`` links the PDF from every page (book/_ext/reader_site.py); ``tests/pdf_check.py``
-reads it back.
+``make pdf`` builds the single-page HTML of both editions (``scripts/build_book.py --builder
+singlehtml``) and runs this script, which opens each from localhost, waits for MathJax and the
+fonts, opens the collapsed solutions, adds a table of contents of the chapters, starts each chapter
+on a new page, and prints A4 pages with page numbers and PDF bookmarks to
+``book/_build/pdf/book.pdf`` (English) and ``book-zh_CN.pdf`` (Chinese). The next ``make book``
+links each PDF from its edition's pages (book/_ext/reader_site.py); ``tests/pdf_check.py`` reads
+them back.
 """
 
 from __future__ import annotations
@@ -20,16 +21,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from sitecheck import ROOT, launch_chromium, serve, settle  # noqa: E402
 
 SINGLE = ROOT / "book" / "_build" / "singlehtml"
-PDF = ROOT / "book" / "_build" / "pdf" / "book.pdf"
+PDFS = ROOT / "book" / "_build" / "pdf"
+# language -> (its single page's folder, its PDF, the contents page's heading)
+EDITIONS = {
+    "en": (SINGLE, PDFS / "book.pdf", "Contents"),
+    "zh_CN": (SINGLE / "zh_CN", PDFS / "book-zh_CN.pdf", "目录"),
+}
 
 # Each document of the book starts after a <span id="document-NAME">; its first heading is its
 # title. The contents list those titles, linked, after the book's title.
-PREPARE = """() => {
+PREPARE = """(heading) => {
     document.querySelectorAll("details").forEach((details) => { details.open = true; });
     const starts = [...document.querySelectorAll("span[id^='document-']")];
     const contents = document.createElement("nav");
     contents.id = "book-pdf-contents";
-    contents.innerHTML = "<h2>Contents</h2><ol></ol>";
+    contents.innerHTML = "<h2></h2><ol></ol>";
+    contents.querySelector("h2").textContent = heading;
     for (const start of starts) {
         const section = start.nextElementSibling;
         const heading = section?.querySelector("h1, h2");
@@ -62,15 +69,16 @@ FOOTER = (
 )
 
 
-def main() -> None:
-    page_file = SINGLE / "intro.html"
+def print_edition(single: Path, pdf: Path, contents: str) -> None:
+    page_file = single / "intro.html"
     if not page_file.is_file():
         sys.exit(
-            f"{page_file} is missing: `make pdf` builds it (jupyter-book --builder singlehtml)"
+            f"{page_file} is missing: `make pdf` builds it "
+            "(scripts/build_book.py --builder singlehtml)"
         )
-    PDF.parent.mkdir(parents=True, exist_ok=True)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
     with (
-        serve(SINGLE) as base,
+        serve(single) as base,
         sync_playwright() as playwright,
         tempfile.TemporaryDirectory() as tmp,
     ):
@@ -78,11 +86,11 @@ def main() -> None:
         page = context.new_page()
         page.goto(base + page_file.name, wait_until="load")
         settle(page)
-        chapters = page.evaluate(PREPARE)
+        chapters = page.evaluate(PREPARE, contents)
         page.emulate_media(media="print")
         page.evaluate("document.fonts.ready")
         page.pdf(
-            path=str(PDF),
+            path=str(pdf),
             format="A4",
             margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
             print_background=True,
@@ -93,8 +101,9 @@ def main() -> None:
             tagged=True,
         )
         context.close()
-    print(f"wrote {PDF.relative_to(ROOT)}: {chapters} documents, {PDF.stat().st_size} bytes")
+    print(f"wrote {pdf.relative_to(ROOT)}: {chapters} documents, {pdf.stat().st_size} bytes")
 
 
 if __name__ == "__main__":
-    main()
+    for edition in EDITIONS.values():
+        print_edition(*edition)

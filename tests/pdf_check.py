@@ -1,11 +1,12 @@
-"""The book's PDF (``make pdf``) holds the whole book, typeset, with its Chinese as text.
+"""The book's PDFs (``make pdf``) hold the whole book, typeset, with its Chinese as text.
 
 Run by ``make pdf`` after printing (``pytest tests/pdf_check.py``); not collected by ``make unit``
-(its name does not start with ``test_``), since it needs the PDF. It reads
-``book/_build/pdf/book.pdf`` with pypdf and requires: every document of the table of contents
-under its title, in order, in the PDF's contents page and its bookmarks; no raw TeX in the text
-(MathJax typeset every formula before printing); the glossary's Chinese terms as extractable text
-drawn with the book's Noto Sans SC subset (not empty boxes); page numbers on the pages.
+(its name does not start with ``test_``), since it needs the PDFs. It reads each edition's PDF,
+``book/_build/pdf/book.pdf`` and ``book-zh_CN.pdf``, with pypdf and requires: every document of the
+table of contents under its title, in order, in the PDF's contents page and its bookmarks; no raw
+TeX in the text (MathJax typeset every formula before printing); the glossary's Chinese terms as
+extractable text drawn with the book's Noto Sans SC subset (not empty boxes); page numbers on the
+pages. The Chinese edition's titles are the translations of the English ones, from its catalogs.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from babel.messages.pofile import read_po
 from pypdf import PdfReader
 from sitecheck import page_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-PDF = BOOK / "_build" / "pdf" / "book.pdf"
+PDFS = {
+    "en": BOOK / "_build" / "pdf" / "book.pdf",
+    "zh_CN": BOOK / "_build" / "pdf" / "book-zh_CN.pdf",
+}
 RAW_TEX = re.compile(r"\\(frac|sum|partial|mathbf|begin|end|left|right)\b|\$\$|\\\(|\\\[")
 GLOSSARY_TERM = re.compile(r"\*\*([\u4e00-\u9fff]+)[^*]*\*\*")
 
@@ -30,8 +35,12 @@ def _squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _title(path: Path) -> str:
-    return re.search(r"^# (.+)$", page_markdown(path), re.MULTILINE).group(1).strip()
+def _title(path: Path, language: str) -> str:
+    title = re.search(r"^# (.+)$", page_markdown(path), re.MULTILINE).group(1).strip()
+    if language == "en":
+        return title
+    with (BOOK / "locales" / language / "LC_MESSAGES" / f"{path.stem}.po").open("rb") as file:
+        return read_po(file)[title].string
 
 
 def _documents() -> list[Path]:
@@ -40,11 +49,16 @@ def _documents() -> list[Path]:
     return [next(BOOK.glob(f"{name}.*")) for name in files]
 
 
+@pytest.fixture(scope="module", params=sorted(PDFS))
+def language(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def reader() -> PdfReader:
-    if not PDF.is_file():
-        pytest.fail(f"{PDF} is missing: run `make pdf`", pytrace=False)
-    return PdfReader(PDF)
+def reader(language) -> PdfReader:
+    if not PDFS[language].is_file():
+        pytest.fail(f"{PDFS[language]} is missing: run `make pdf`", pytrace=False)
+    return PdfReader(PDFS[language])
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +66,8 @@ def pages(reader) -> list[str]:
     return [page.extract_text() for page in reader.pages]
 
 
-def test_every_chapter_title_in_order_in_contents_and_bookmarks(reader, pages):
-    titles = [_title(path) for path in _documents()]
+def test_every_chapter_title_in_order_in_contents_and_bookmarks(reader, pages, language):
+    titles = [_title(path, language) for path in _documents()]
     contents = _squeeze(pages[0])
     positions = [contents.find(_squeeze(title)) for title in titles]
     assert -1 not in positions, f"titles missing from the contents page: {titles}, {pages[0]}"

@@ -639,13 +639,15 @@ def test_accessibility(visits, name):
     assert blocking == [], f"{name}: accessibility violations: {blocking}"
 
 
-def test_front_page_links_the_pdf_when_built(visits):
-    """``make pdf`` then ``make book``: every page, the front page first, links the whole book."""
+@pytest.mark.parametrize("edition", ["", CHINESE])
+def test_front_page_links_the_pdf_when_built(visits, edition):
+    """``make pdf`` then ``make book``: every page, the front page first, links the whole book,
+    each edition its own PDF."""
     # The build copies the PDF into downloads/ when make pdf had made one before it.
-    built = any((BUILD / "downloads").glob("*.pdf"))
-    link = visits("intro.html").page.locator("a.book-download-pdf")
+    built = any((BUILD / edition / "downloads").glob("*.pdf"))
+    link = visits(f"{edition}intro.html").page.locator("a.book-download-pdf")
     if not built:
         assert link.count() == 0, "a link to a PDF that was never built"
         return
     assert link.is_visible(), "the PDF is built but the front page does not link it"
-    assert (BUILD / link.get_attribute("href")).is_file()
+    assert (BUILD / edition / link.get_attribute("href")).is_file()

@@ -32,8 +32,15 @@ HERE = Path(__file__).resolve().parent
 BOOK = HERE.parent
 ROOT = BOOK.parent
 ZIP = "downloads/mmtutorial-notebooks.zip"
-PDF_BUILT = BOOK / "_build" / "pdf" / "book.pdf"
-PDF = "downloads/backpropagation-for-multimodal-learning.pdf"
+# language -> the edition's PDF as make pdf writes it, and where its pages link it
+PDF_BUILT = {
+    "en": BOOK / "_build" / "pdf" / "book.pdf",
+    "zh_CN": BOOK / "_build" / "pdf" / "book-zh_CN.pdf",
+}
+PDF = {
+    "en": "downloads/backpropagation-for-multimodal-learning.pdf",
+    "zh_CN": "downloads/backpropagation-for-multimodal-learning-zh_CN.pdf",
+}
 # What the zip holds besides the notebooks: the package and what installs it.
 ZIP_EXTRAS = ["mmtutorial", "pyproject.toml", "README.md", "LICENSE"]
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
@@ -55,7 +62,8 @@ def _templates(app: Sphinx, config) -> None:
 
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     context["book_zip"] = ZIP
-    context["book_pdf"] = PDF if PDF_BUILT.is_file() else None
+    language = app.config.language
+    context["book_pdf"] = PDF[language] if PDF_BUILT[language].is_file() else None
     source = app.env.doc2path(pagename) if pagename in app.env.all_docs else None
     context["book_notebook"] = None
     context["book_edit_url"] = None
@@ -65,7 +73,6 @@ def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, 
             context["book_notebook"] = f"_sources/{source.name}"
         template = os.environ.get("BOOK_EDIT_URL") or app.config.book_edit_url
         path = source.resolve().relative_to(ROOT).as_posix()
-        language = app.config.language
         if language != "en":  # one folder deeper; the prose is in the page's catalog
             path = f"book/locales/{language}/LC_MESSAGES/{pagename}.po"
             if "://" not in template:
@@ -107,8 +114,9 @@ def _write_downloads(app: Sphinx, exception: Exception | None) -> None:
             info = zipfile.ZipInfo(f"mmtutorial-book/{path.relative_to(ROOT).as_posix()}", ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
-    if PDF_BUILT.is_file():
-        shutil.copy2(PDF_BUILT, Path(app.outdir) / PDF)
+    built = PDF_BUILT[app.config.language]
+    if built.is_file():
+        shutil.copy2(built, Path(app.outdir) / PDF[app.config.language])
 
 
 def setup(app: Sphinx) -> dict:
