@@ -12,6 +12,8 @@ A Sphinx extension loaded from ``_config.yml`` (``sphinx: local_extensions``). I
   points from ``book/_build/html/`` at the source in the same checkout;
 * gives the front page its description and Open Graph tags (``book_description``,
   ``book_social_image``), so a shared link previews well;
+* gives the Chinese edition what its catalogs cannot translate, from ``book_editions``: its title
+  (in the tab and beside the logo) and the search box's placeholder;
 * links every page to the same page in the other edition (English at the site's root, Chinese under
   ``zh_CN/``, see ``scripts/build_book.py``): ``language-switch.html`` in the article's header. In
   the Chinese edition, "Edit this page" opens the page's message catalog, where its prose lives;
@@ -58,6 +60,16 @@ def _other_edition(language: str, pagename: str) -> dict:
 
 def _templates(app: Sphinx, config) -> None:
     config.templates_path.insert(0, str(HERE / "templates"))
+
+
+def _edition_title(app: Sphinx, config) -> None:
+    edition = config.book_editions.get(config.language)
+    if edition:
+        config.html_title = edition["title"]
+        logo = config.html_theme_options.get("logo", {})
+        if "text" in logo:
+            logo["text"] = edition["title"]
+        config.html_theme_options["search_bar_text"] = edition["search"]
 
 
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -123,7 +135,9 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("book_edit_url", "../../../{path}", "html")
     app.add_config_value("book_description", "", "html")
     app.add_config_value("book_social_image", "_static/logo.png", "html")
+    app.add_config_value("book_editions", {}, "html")
     app.connect("config-inited", _templates)
+    app.connect("config-inited", _edition_title)
     app.connect("html-page-context", _page_context)
     app.connect("build-finished", _write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
