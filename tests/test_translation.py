@@ -7,7 +7,9 @@ from the sources as they are now, and fail when
 * a message of a translated page has no translation, or only a fuzzy one: its English changed
   since it was translated (``make catalogs`` marks it so) or it is new;
 * a translation lost some of its source's maths, inline code, cross-reference, citation or term
-  targets, links or bold spans (compared token by token, as MyST parses them).
+  targets, links or bold spans (compared token by token, as MyST parses them), or parses as other
+  blocks than its source: a heading translated as "1. 标题" is a list to MyST, and Sphinx then
+  silently shows the English heading.
 
 Every page is translated except the API reference's docstrings: ``api.po`` must translate the
 page's own prose (its introduction and headings, from ``book/api.md``) and nothing else. Fixture
@@ -73,6 +75,19 @@ def tokens(text: str) -> Counter:
     return kept
 
 
+def blocks(text: str) -> list[str]:
+    """The top-level blocks MyST parses ``text`` into (a message is usually one paragraph)."""
+    return [t.type for t in MARKDOWN.parse(text) if t.level == 0 and t.nesting >= 0]
+
+
+def expected_blocks(msgid: str) -> list[str]:
+    """What a translation of ``msgid`` must parse into. A list item's message is its text without
+    the marker, so a message that parses as a list is a heading that starts like one ("1. Why
+    ..."): its translation is a paragraph, with the full stop escaped ("1\\. 为什么 ...")."""
+    found = blocks(msgid)
+    return ["paragraph_open"] if found in (["ordered_list_open"], ["bullet_list_open"]) else found
+
+
 def _normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -97,7 +112,12 @@ def problems(page: str, template: Catalog, catalog: Catalog) -> list[str]:
             found.append(f"{page}: fuzzy (the English changed; re-translate): {short!r}")
         else:
             source, translation = tokens(msgid), tokens(message.string)
-            if source != translation:
+            if blocks(message.string) != expected_blocks(msgid):
+                found.append(
+                    f"{page}: {short!r}: the translation parses as {blocks(message.string)}, "
+                    f"not {expected_blocks(msgid)} (Sphinx would show the English instead)"
+                )
+            elif source != translation:
                 lost, added = source - translation, translation - source
                 found.append(
                     f"{page}: {short!r}: the translation lost {sorted(lost)} "
@@ -147,6 +167,7 @@ def test_fixture_catches_untranslated_fuzzy_and_lost_tokens():
         "lost [('bold', '')]",
         "lost [('code_inline', 'train')]",
         "lost [('link', 'https://example.org')]",
+        "parses as",
     ]
     assert len(found) == len(kinds), "\n".join(found)
     for problem, kind in zip(found, kinds, strict=True):
@@ -160,3 +181,7 @@ def test_tokens_keep_role_targets_not_their_text():
     # CommonMark does not open bold before punctuation after a letter: the span is lost
     assert tokens("**bold**")[("bold", "")] == 1
     assert tokens("文**「引用」**文")[("bold", "")] == 0
+    # A heading's text that starts like a list item is a list: escape the full stop
+    assert expected_blocks("1. Why backpropagation?") == blocks("1\\. 为什么要反向传播？")
+    assert expected_blocks("1. Why backpropagation?") != blocks("1. 为什么要反向传播？")
+    assert expected_blocks("A paragraph.") == ["paragraph_open"] != blocks("- 一个列表")
