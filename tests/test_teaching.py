@@ -452,3 +452,19 @@ def test_bad_bibliography_entries_are_caught():
     )
     problems = bib_problems(bad)
     assert len(problems) == 2 and "['TensorFlow', 'SGD']" in problems[1], problems
+
+
+# A reference to an unnumbered exercise renders as the bare word "Exercise": name it instead,
+# {ref}`exercise 2 <ch03b-ex2>`.
+BARE_EXERCISE_REF = re.compile(r"\{ref\}`[\w-]+-ex\d+`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_references_to_exercises_name_them(path: Path):
+    bare = [m.group(0) for text in _markdown(_load(path)) for m in BARE_EXERCISE_REF.finditer(text)]
+    assert not bare, f"{path.name}: write {{ref}}`exercise N <label>`, not {bare}"
+
+
+def test_a_bare_reference_to_an_exercise_is_caught():
+    assert BARE_EXERCISE_REF.search("see exercise {ref}`ch03a-ex4`.")
+    assert not BARE_EXERCISE_REF.search("see {ref}`exercise 4 <ch03a-ex4>`.")
