@@ -16,6 +16,7 @@ from typing import Any
 from mmtutorial._checks import InvalidParameterError, check_instance
 
 from ._tf import keras, tf
+from .models import encoder_positions
 
 
 def check_strategy(strategy: Any, model: keras.Model, jit_compile: bool) -> Any:
@@ -102,14 +103,7 @@ def make_replica_step(
     recorded ``grad_norms`` are those of the global gradient, as in one process.
     """
     variables = model.trainable_variables
-    position = {id(v): i for i, v in enumerate(variables)}
-    layers = {layer.name: layer for layer in model.layers}
-    encoders = {
-        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
-        for m in model.input
-        if f"encoder_{m}" in layers
-    }
-    raw = [m for m in model.input if m not in encoders]
+    encoders, raw = encoder_positions(model, variables)
     # A Keras loss object divides its batch mean by the number of replicas under a strategy
     # (right only for equal shares): use its per-sample values and divide by N here instead.
     losses = {h: fn.call if isinstance(fn, keras.losses.Loss) else fn for h, fn in losses.items()}

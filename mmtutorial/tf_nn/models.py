@@ -267,6 +267,25 @@ def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:
     return {f"aux_{m}_{h}": h for m in inputs for h in outputs if f"aux_{m}_{h}" in outputs}
 
 
+def encoder_positions(model: keras.Model, variables: list) -> tuple[dict[str, list[int]], list]:
+    """Return ``({m: positions in variables of encoder_<m>'s weights}, [modalities without one])``.
+
+    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
+    >>> encoder_positions(model, model.trainable_variables)
+    ({'a': [0, 1], 'b': [2, 3]}, [])
+    >>> encoder_positions(article_model(), article_model().trainable_variables)
+    ({}, ['x1', 'x2'])
+    """
+    position = {id(v): i for i, v in enumerate(variables)}
+    layers = {layer.name: layer for layer in model.layers}
+    encoders = {
+        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
+        for m in model.input
+        if f"encoder_{m}" in layers
+    }
+    return encoders, [m for m in model.input if m not in encoders]
+
+
 def article_model(dtype: str | np.dtype = "float32", seed: int | None = None) -> keras.Model:
     """The article's network in one call.
 

@@ -22,7 +22,7 @@ from ._history_io import Checkpoints, append_epochs, progress_line
 from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
 from .balance import OGMGE
-from .models import auxiliary_head_targets
+from .models import auxiliary_head_targets, encoder_positions
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
 
@@ -56,14 +56,7 @@ def make_train_step(
     log_variances = dict(log_variances or {})
     balance.check_ogm_ge(ogm_ge, model, losses)
     variables = model.trainable_variables + list(log_variances.values())
-    position = {id(v): i for i, v in enumerate(variables)}
-    layers = {layer.name: layer for layer in model.layers}
-    encoders = {
-        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
-        for m in model.input
-        if f"encoder_{m}" in layers
-    }
-    raw = [m for m in model.input if m not in encoders]
+    encoders, raw = encoder_positions(model, variables)
     targets = auxiliary_head_targets(model)
 
     def step(x: dict, y: dict) -> dict:
