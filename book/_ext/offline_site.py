@@ -52,7 +52,11 @@ def _check_mathjax(app: Sphinx, config) -> None:
             f"mathjax_path must be a site-relative path to tex-chtml.js (served from _static/), "
             f"got {config.mathjax_path!r}"
         )
-    if not (MATHJAX_PACKAGE / MATHJAX_FILES[0]).is_file():
+
+
+def _check_mathjax_installed(app: Sphinx) -> None:
+    """Only the HTML builders serve MathJax (the gettext builder of make catalogs does not)."""
+    if app.builder.format == "html" and not (MATHJAX_PACKAGE / MATHJAX_FILES[0]).is_file():
         raise ExtensionError(
             f"MathJax is not installed in {MATHJAX_PACKAGE}: run `make book`, or "
             f"`npm ci --no-audit --no-fund` in {MATHJAX_PACKAGE.parent.parent}"
@@ -76,5 +80,6 @@ def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _drop_thebe)
     app.connect("config-inited", _check_mathjax)
+    app.connect("builder-inited", _check_mathjax_installed)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
