@@ -12,6 +12,7 @@ pages. The Chinese edition's titles are the translations of the English ones, fr
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ GLOSSARY_TERM = re.compile(r"\*\*([\u4e00-\u9fff]+)[^*]*\*\*")
 
 
 def _squeeze(text: str) -> str:
-    """Text without whitespace: the PDF breaks lines and spaces around Chinese where it likes."""
-    return re.sub(r"\s+", "", text)
+    """Text without whitespace (the PDF breaks lines and spaces around Chinese where it likes), its
+    ligatures spelt out (ﬁ) and its typographic apostrophes plain, as the fonts drew them."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).replace("\u2019", "'"))
 
 
 def _title(path: Path, language: str) -> str:
