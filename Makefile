@@ -63,9 +63,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The unit tests and every docstring example of the package (--doctest-modules, see pyproject).
+# The unit tests and every docstring example of the package (--doctest-modules, see pyproject),
+# two test files at a time (pytest-xdist).
 unit: $(VENV)/.installed-test
-	$(BIN)/pytest tests mmtutorial --ignore=tests/test_site.py --ignore=tests/test_api_links.py
+	$(BIN)/pytest -n 2 --dist loadfile tests mmtutorial \
+		--ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
 ## make browser: open every page of the built book in headless Chromium at desktop and phone widths,
 ## with axe-core, and check its links to the API reference (run after make book).
@@ -109,8 +111,14 @@ logo: $(VENV)/.installed-book
 	$(BIN)/python scripts/make_logo.py
 
 ## make nbval [NB=book/x.ipynb]: compare every stored notebook output with a fresh run.
+# Two notebooks at a time (pytest-xdist, each notebook whole in one worker): a notebook's time is
+# mostly TensorFlow tracing its loops, single-threaded Python, so one kernel leaves a core idle.
+NBVAL_WORKERS ?= 2
+NBVAL = $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) \
+	-n $(NBVAL_WORKERS) --dist loadfile
+
 nbval: $(VENV)/.installed-test
-	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) $(or $(NB),$(NOTEBOOKS))
+	$(NBVAL) $(or $(NB),$(NOTEBOOKS))
 
 ## make nbval-portable [NB=...]: the same strict comparison in a numerically different environment,
 ## standing in for a reader's CPU: OpenBLAS's oldest x86-64 kernel, NumPy without its AVX2 loops,
@@ -120,8 +128,7 @@ PORTABLE_ENV = OPENBLAS_CORETYPE=Nehalem NPY_DISABLE_CPU_FEATURES=X86_V3 TF_ENAB
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
 nbval-portable: $(VENV)/.installed-test
-	env $(PORTABLE_ENV) $(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with $(SANITIZE) \
-		-p no:cacheprovider $(or $(NB),$(NOTEBOOKS))
+	env $(PORTABLE_ENV) $(NBVAL) -p no:cacheprovider $(or $(NB),$(NOTEBOOKS))
 
 ## make notebooks: re-execute every notebook in place (make notebook NB=book/x.ipynb for one).
 EXECUTE = $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
