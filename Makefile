@@ -98,7 +98,7 @@ $(FONTSOURCE): book/_fonts/package.json book/_fonts/package-lock.json
 	cd book/_fonts && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## make pdf: each edition as one PDF, book/_build/pdf/book.pdf and book-zh_CN.pdf: the single-page
+## make pdf: each edition as one PDF in book/_build/pdf/ (names in book_editions): the single-page
 ## HTML printed by the browser check's Chromium, then checked by tests/pdf_check.py. The next
 ## make book links each from its edition's pages. Not part of make test: it adds a few minutes.
 pdf: $(VENV)/.installed-test $(MATHJAX) chromium

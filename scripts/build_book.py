@@ -21,13 +21,15 @@ from jupyter_book.sphinx import build_sphinx
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
-# language -> folder of the site, relative to book/_build/html/
-EDITIONS = {"en": "", "zh_CN": "zh_CN"}
+sys.path.insert(0, str(BOOK / "_ext"))
+from editions import editions  # noqa: E402
+
+EDITIONS = editions()  # language -> its folder under book/_build/html/, …
 
 
 def build(language: str, output: Path = BUILD, builder: str = "html") -> int:
     """Build one edition into ``output/<builder>/<its folder>``; return Sphinx's exit status."""
-    site = output / builder / EDITIONS[language]
+    site = output / builder / EDITIONS[language]["folder"]
     print(f"--- the {language} edition: {site}", flush=True)
     result = build_sphinx(
         BOOK,

@@ -4,7 +4,7 @@
 singlehtml``) and runs this script, which opens each from localhost, waits for MathJax and the
 fonts, opens the collapsed solutions, adds a table of contents of the chapters, starts each chapter
 on a new page, and prints A4 pages with page numbers and PDF bookmarks to
-``book/_build/pdf/book.pdf`` (English) and ``book-zh_CN.pdf`` (Chinese). The next ``make book``
+``book/_build/pdf/`` (file names in ``book_editions``, ``book/_config.yml``). The next ``make book``
 links each PDF from its edition's pages (book/_ext/reader_site.py); ``tests/pdf_check.py`` reads
 them back.
 """
@@ -18,15 +18,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from sitecheck import ROOT, launch_chromium, serve, settle  # noqa: E402
+from sitecheck import EDITIONS, PDFS, ROOT, launch_chromium, serve, settle  # noqa: E402
 
 SINGLE = ROOT / "book" / "_build" / "singlehtml"
-PDFS = ROOT / "book" / "_build" / "pdf"
-# language -> (its single page's folder, its PDF, the contents page's heading)
-EDITIONS = {
-    "en": (SINGLE, PDFS / "book.pdf", "Contents"),
-    "zh_CN": (SINGLE / "zh_CN", PDFS / "book-zh_CN.pdf", "目录"),
-}
 
 # Each document of the book starts after a <span id="document-NAME">; its first heading is its
 # title. The contents list those titles, linked, after the book's title.
@@ -106,4 +100,4 @@ def print_edition(single: Path, pdf: Path, contents: str) -> None:
 
 if __name__ == "__main__":
     for edition in EDITIONS.values():
-        print_edition(*edition)
+        print_edition(SINGLE / edition["folder"], PDFS / edition["pdf"], edition["contents"])

@@ -1,12 +1,13 @@
 """The book's PDFs (``make pdf``) hold the whole book, typeset, with its Chinese as text.
 
 Run by ``make pdf`` after printing (``pytest tests/pdf_check.py``); not collected by ``make unit``
-(its name does not start with ``test_``), since it needs the PDFs. It reads each edition's PDF,
-``book/_build/pdf/book.pdf`` and ``book-zh_CN.pdf``, with pypdf and requires: every document of the
-table of contents under its title, in order, in the PDF's contents page and its bookmarks; no raw
-TeX in the text (MathJax typeset every formula before printing); the glossary's Chinese terms as
-extractable text drawn with the book's Noto Sans SC subset (not empty boxes); page numbers on the
-pages. The Chinese edition's titles are the translations of the English ones, from its catalogs.
+(its name does not start with ``test_``), since it needs the PDFs. It reads each edition's PDF in
+``book/_build/pdf/`` (file names in ``book_editions``, ``_config.yml``) with pypdf and requires:
+every document of the table of contents under its title, in order, in the PDF's contents page and
+its bookmarks; no raw TeX in the text (MathJax typeset every formula before printing); the
+glossary's Chinese terms as extractable text drawn with the book's Noto Sans SC subset (not empty
+boxes); page numbers on the pages. The Chinese edition's titles are the translations of the
+English ones, from its catalogs.
 """
 
 from __future__ import annotations
@@ -19,14 +20,10 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po
 from pypdf import PdfReader
-from sitecheck import page_markdown
+from sitecheck import EDITIONS, PDFS, page_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-PDFS = {
-    "en": BOOK / "_build" / "pdf" / "book.pdf",
-    "zh_CN": BOOK / "_build" / "pdf" / "book-zh_CN.pdf",
-}
 RAW_TEX = re.compile(r"\\(frac|sum|partial|mathbf|begin|end|left|right)\b|\$\$|\\\(|\\\[")
 GLOSSARY_TERM = re.compile(r"\*\*([\u4e00-\u9fff]+)[^*]*\*\*")
 
@@ -51,16 +48,17 @@ def _documents() -> list[Path]:
     return [next(BOOK.glob(f"{name}.*")) for name in files]
 
 
-@pytest.fixture(scope="module", params=sorted(PDFS))
+@pytest.fixture(scope="module", params=sorted(EDITIONS))
 def language(request) -> str:
     return request.param
 
 
 @pytest.fixture(scope="module")
 def reader(language) -> PdfReader:
-    if not PDFS[language].is_file():
-        pytest.fail(f"{PDFS[language]} is missing: run `make pdf`", pytrace=False)
-    return PdfReader(PDFS[language])
+    pdf = PDFS / EDITIONS[language]["pdf"]
+    if not pdf.is_file():
+        pytest.fail(f"{pdf} is missing: run `make pdf`", pytrace=False)
+    return PdfReader(pdf)
 
 
 @pytest.fixture(scope="module")

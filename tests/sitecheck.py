@@ -12,6 +12,7 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,13 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from editions import editions  # noqa: E402
+
+# The book's editions (book_editions in book/_config.yml): language -> {"folder": "" or "zh_CN/", …}
+EDITIONS = editions()
+# Where make pdf writes each edition's PDF (EDITIONS[language]["pdf"]).
+PDFS = ROOT / "book" / "_build" / "pdf"
 # The built book; BOOK_HTML points the checks at another build (e.g. a scratch copy).
 BUILD = Path(os.environ.get("BOOK_HTML", ROOT / "book" / "_build" / "html")).resolve()
 

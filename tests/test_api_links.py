@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from sitecheck import BUILD, ROOT, page_markdown
+from sitecheck import BUILD, EDITIONS, ROOT, page_markdown
 
 BOOK = ROOT / "book"
 FENCE_LINE = re.compile(r"^(`{3,}|~{3,})\s*(\S*)")
@@ -144,10 +144,7 @@ def link_problems(html: str, n_roles: int, api_ids: set[str]) -> list[str]:
     return problems
 
 
-EDITIONS = ["", "zh_CN/"]  # the folders of the English and Chinese editions in the build
-
-
-@pytest.fixture(scope="module", params=EDITIONS)
+@pytest.fixture(scope="module", params=[edition["folder"] for edition in EDITIONS.values()])
 def edition(request) -> str:
     return request.param
 

@@ -23,10 +23,10 @@ import pytest
 from fontTools.ttLib import TTFont
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
-from sitecheck import BUILD, PHONE, ROOT, launch_chromium, serve, settle
+from sitecheck import BUILD, EDITIONS, PHONE, ROOT, launch_chromium, serve, settle
 
 BOOK_TITLE = "Backpropagation for Multimodal Learning"
-BOOK_TITLE_ZH = "多模态学习中的反向传播"  # book_editions in _config.yml
+BOOK_TITLE_ZH = EDITIONS["zh_CN"]["title"]
 NOT_BUILT = (
     f"The book is not built: {BUILD / 'index.html'} is missing. "
     "Run `make book` first (`make test` builds it, then runs this check)."
@@ -55,7 +55,7 @@ def _pages() -> tuple[list[str], dict[str, str]]:
 
 PAGES, REDIRECTS = _pages()
 BOOK = ROOT / "book"
-CHINESE = "zh_CN/"  # the Chinese edition's folder in the build
+CHINESE = EDITIONS["zh_CN"]["folder"]  # "zh_CN/", the Chinese edition's folder in the build
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -541,9 +541,9 @@ def test_language_switch_lands_on_the_same_page(visits, base_url, name):
     assert switch.count() == 1 and switch.is_visible(), f"{name}: no language switch"
     twin = own if edition else CHINESE + own
     assert switch.evaluate("(a) => a.href") == urljoin(base_url, twin), f"{name}: {switch}"
-    assert switch.get_attribute("hreflang") == ("en" if edition else "zh-CN")
+    assert switch.get_attribute("hreflang") == EDITIONS["en" if edition else "zh_CN"]["lang"]
     html_lang = visits(name).page.evaluate("() => document.documentElement.lang")
-    assert html_lang == ("zh-CN" if edition else "en"), f"{name}: <html lang={html_lang!r}>"
+    assert html_lang == EDITIONS["zh_CN" if edition else "en"]["lang"], f"{name}: {html_lang!r}"
     if edition and any(BOOK.glob(Path(own).stem + ".*")):  # a page of the book, translated
         heading = visits(name).page.locator("article h1").first.text_content()
         assert CJK.search(heading), f"{name}: the heading {heading!r} is not in Chinese"
@@ -656,15 +656,16 @@ def test_accessibility(visits, name):
     assert blocking == [], f"{name}: accessibility violations: {blocking}"
 
 
-@pytest.mark.parametrize("edition", ["", CHINESE])
-def test_front_page_links_the_pdf_when_built(visits, edition):
+@pytest.mark.parametrize("language", sorted(EDITIONS))
+def test_front_page_links_the_pdf_when_built(visits, language):
     """``make pdf`` then ``make book``: every page, the front page first, links the whole book,
     each edition its own PDF."""
+    edition, pdf = EDITIONS[language]["folder"], EDITIONS[language]["pdf"]
     # The build copies the PDF into downloads/ when make pdf had made one before it.
-    built = any((BUILD / edition / "downloads").glob("*.pdf"))
+    built = (BUILD / edition / "downloads" / pdf).is_file()
     link = visits(f"{edition}intro.html").page.locator("a.book-download-pdf")
     if not built:
         assert link.count() == 0, "a link to a PDF that was never built"
         return
     assert link.is_visible(), "the PDF is built but the front page does not link it"
-    assert (BUILD / edition / link.get_attribute("href")).is_file()
+    assert link.get_attribute("href") == f"downloads/{pdf}"

@@ -34,28 +34,20 @@ HERE = Path(__file__).resolve().parent
 BOOK = HERE.parent
 ROOT = BOOK.parent
 ZIP = "downloads/mmtutorial-notebooks.zip"
-# language -> the edition's PDF as make pdf writes it, and where its pages link it
-PDF_BUILT = {
-    "en": BOOK / "_build" / "pdf" / "book.pdf",
-    "zh_CN": BOOK / "_build" / "pdf" / "book-zh_CN.pdf",
-}
-PDF = {
-    "en": "downloads/backpropagation-for-multimodal-learning.pdf",
-    "zh_CN": "downloads/backpropagation-for-multimodal-learning-zh_CN.pdf",
-}
+# Where make pdf writes each edition's PDF (file names in book_editions); its pages link a copy in
+# downloads/.
+PDF_BUILT = BOOK / "_build" / "pdf"
 # What the zip holds besides the notebooks: the package and what installs it.
 ZIP_EXTRAS = ["mmtutorial", "pyproject.toml", "README.md", "LICENSE"]
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
-# The editions: language -> (its folder under the site's root, the switch's label, HTML lang).
-EDITIONS = {"en": ("", "English", "en"), "zh_CN": ("zh_CN/", "中文", "zh-CN")}
 
 
-def _other_edition(language: str, pagename: str) -> dict:
+def _other_edition(editions: dict, language: str, pagename: str) -> dict:
     """The link from ``pagename`` in one edition to the same page in the other one."""
-    other = "zh_CN" if language == "en" else "en"
-    to_root = "../" * (pagename.count("/") + (language != "en"))
-    folder, label, lang = EDITIONS[other]
-    return {"href": f"{to_root}{folder}{pagename}.html", "label": label, "lang": lang}
+    other = next(edition for name, edition in editions.items() if name != language)
+    to_root = "../" * (pagename.count("/") + editions[language]["folder"].count("/"))
+    href = f"{to_root}{other['folder']}{pagename}.html"
+    return {"href": href, "label": other["label"], "lang": other["lang"]}
 
 
 def _templates(app: Sphinx, config) -> None:
@@ -63,8 +55,8 @@ def _templates(app: Sphinx, config) -> None:
 
 
 def _edition_title(app: Sphinx, config) -> None:
-    edition = config.book_editions.get(config.language)
-    if edition:
+    edition = config.book_editions[config.language]
+    if "title" in edition:  # a translation: the English ones are _config.yml's own
         config.html_title = edition["title"]
         logo = config.html_theme_options.get("logo", {})
         if "text" in logo:
@@ -75,7 +67,8 @@ def _edition_title(app: Sphinx, config) -> None:
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     context["book_zip"] = ZIP
     language = app.config.language
-    context["book_pdf"] = PDF[language] if PDF_BUILT[language].is_file() else None
+    pdf = app.config.book_editions[language]["pdf"]
+    context["book_pdf"] = f"downloads/{pdf}" if (PDF_BUILT / pdf).is_file() else None
     source = app.env.doc2path(pagename) if pagename in app.env.all_docs else None
     context["book_notebook"] = None
     context["book_edit_url"] = None
@@ -85,12 +78,13 @@ def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, 
             context["book_notebook"] = f"_sources/{source.name}"
         template = os.environ.get("BOOK_EDIT_URL") or app.config.book_edit_url
         path = source.resolve().relative_to(ROOT).as_posix()
-        if language != "en":  # one folder deeper; the prose is in the page's catalog
+        folder = app.config.book_editions[language]["folder"]
+        if folder:  # a translation: its prose is in the page's catalog, its site a folder deeper
             path = f"book/locales/{language}/LC_MESSAGES/{pagename}.po"
             if "://" not in template:
-                template = "../" + template
+                template = "../" * folder.count("/") + template
         context["book_edit_url"] = template.format(path=path)
-    context["book_other_edition"] = _other_edition(app.config.language, pagename)
+    context["book_other_edition"] = _other_edition(app.config.book_editions, language, pagename)
     context["book_social"] = None
     if pagename == app.config.root_doc:
         image = app.config.book_social_image
@@ -126,9 +120,9 @@ def _write_downloads(app: Sphinx, exception: Exception | None) -> None:
             info = zipfile.ZipInfo(f"mmtutorial-book/{path.relative_to(ROOT).as_posix()}", ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
-    built = PDF_BUILT[app.config.language]
-    if built.is_file():
-        shutil.copy2(built, Path(app.outdir) / PDF[app.config.language])
+    pdf = app.config.book_editions[app.config.language]["pdf"]
+    if (PDF_BUILT / pdf).is_file():
+        shutil.copy2(PDF_BUILT / pdf, Path(app.outdir) / "downloads" / pdf)
 
 
 def setup(app: Sphinx) -> dict:
