@@ -1,7 +1,7 @@
 """A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
 
-Read top to bottom: one ``tf.GradientTape`` step returning a nested record, the epoch loops that
-``tf.function`` compiles (optionally with XLA), :class:`Trainer` and :func:`train` (chapter 4;
+Read top to bottom: one ``tf.GradientTape`` step returning a nested record, then :class:`Trainer`
+and :func:`train`, which run it in the epoch loops of ``_loops`` (chapter 4;
 chapter 5 adds the imbalance remedies and loss weighting of :mod:`~mmtutorial.tf_nn.balance`).
 """
 
@@ -17,17 +17,14 @@ from mmtutorial.history import History
 
 from . import balance
 from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
-from ._batches import draw_epochs, index
 from ._history_io import Checkpoints, append_epochs, progress_line
+from ._loops import XLA_STEPS_PER_CALL, make_runner
 from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
 from .balance import OGMGE
 from .models import auxiliary_head_targets, encoder_positions
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
-
-#: With ``jit_compile``, one XLA call runs as many whole epochs as fit in this many steps.
-XLA_STEPS_PER_CALL = 1024
 
 
 def make_train_step(
@@ -99,77 +96,6 @@ def grad_norm_names(model: keras.Model) -> list[str]:
     """
     layers = {layer.name for layer in model.layers}
     return [m if f"encoder_{m}" in layers else f"input_{m}" for m in model.input]
-
-
-def _sum_steps(step: Callable, total: dict, batch: Callable, count: Any) -> dict:
-    """Add the records of ``count`` steps, on ``batch(0)``, ``batch(1)``, …, to ``total``."""
-    for i in tf.range(count):
-        total = tf.nest.map_structure(tf.add, total, step(*batch(i)))
-    return total
-
-
-def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch: Any) -> tuple:
-    """Run ``n`` epochs, ``run_epoch(e)`` giving each one's summed records and its step count.
-
-    Returns the per-epoch records stacked, shape ``(n,)``: means over the steps and the metrics
-    at the end of the epoch, and the number of epochs run (it stops after a non-finite loss).
-    """
-    arrays = tf.nest.map_structure(
-        lambda _: tf.TensorArray(tf.float64, size=n, element_shape=()), template
-    )
-    done = tf.constant(0)
-    for e in tf.range(n):
-        for _, metric in metrics.values():
-            metric.reset_state()  # each epoch's metrics are its own
-        total, steps = run_epoch(e)
-        record = tf.nest.map_structure(lambda t, s=steps: t / tf.cast(s, tf.float64), total)
-        record["metrics"] |= {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
-        arrays = tf.nest.map_structure(lambda a, v, e=e: a.write(e, v), arrays, record)
-        epoch.assign_add(1)
-        done = e + 1
-        if not tf.math.is_finite(record["loss"]):
-            break
-    return tf.nest.map_structure(lambda a: a.stack(), arrays), done
-
-
-def _make_runner(
-    step: Callable, template: dict, metrics: Mapping, epoch: tf.Variable, jit: bool
-) -> Callable:
-    """Return the compiled ``run(iterator, n_epochs, steps) -> (records, epochs run)``.
-
-    Without ``jit``, one graph loop draws each batch from ``iterator`` and steps. With ``jit``
-    (``steps`` a Python int), the ``n_epochs`` epochs' batches are drawn first, stacked, and all
-    ``n_epochs`` epochs then run as one XLA computation: the full batches in a loop, then the
-    last (perhaps smaller) batch of each epoch.
-    """
-    extras = {k: v for k, v in template["metrics"].items() if k not in metrics}
-    sums = {**template, "metrics": extras}  # the step's own metrics are averaged like losses
-    zeros = tf.nest.map_structure(lambda _: tf.constant(0.0, tf.float64), sums)
-
-    def run(iterator: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
-        def run_epoch(_: tf.Tensor) -> tuple:
-            return _sum_steps(step, zeros, lambda _: next(iterator), steps), steps
-
-        return _epochs(n_epochs, run_epoch, template, metrics, epoch)
-
-    @tf.function(jit_compile=True)
-    def run_xla(full: Any, last: Any, steps: int) -> tuple:
-        def run_epoch(e: tf.Tensor) -> tuple:
-            total = zeros
-            if full is not None:
-                epoch_batches = index(full, e)
-                total = _sum_steps(step, total, lambda i: index(epoch_batches, i), steps - 1)
-            record = step(*index(last, e))
-            return tf.nest.map_structure(tf.add, total, record), steps
-
-        n = tf.shape(tf.nest.flatten(last)[0])[0]
-        return _epochs(n, run_epoch, template, metrics, epoch)
-
-    def run_jit(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple:
-        full, last = draw_epochs(iterator, n_epochs, steps)
-        return run_xla(full, last, steps)
-
-    return tf.function(run_jit if jit else run, reduce_retracing=True)
 
 
 class Trainer:
@@ -253,7 +179,7 @@ class Trainer:
             "grad_norms": dict.fromkeys(grad_norm_names(self.model)),
             "metrics": dict.fromkeys([*self.metrics, *extras]),
         }
-        self._run = _make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
+        self._run = make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
         self._spec = spec
 
     def fit(

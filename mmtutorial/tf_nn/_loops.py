@@ -1,0 +1,124 @@
+"""The compiled epoch loops of ``tf_nn.train``: whole runs of epochs inside one ``tf.function``.
+
+:func:`make_runner` loops over epochs and their steps in the graph, or, with XLA, first draws the
+batches of several epochs at once (XLA cannot read a ``tf.data`` iterator; chapters 4 and 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._tf import tf
+
+#: With ``jit_compile``, one XLA call runs as many whole epochs as fit in this many steps.
+XLA_STEPS_PER_CALL = 1024
+
+
+def index(batches: Any, i: Any) -> Any:
+    return tf.nest.map_structure(lambda t: t[i], batches)
+
+
+def _stack_batches(spec: Any, size: Any) -> Any:
+    """Return one TensorArray of ``size`` elements per tensor of a batch of ``spec``."""
+    return tf.nest.map_structure(
+        lambda s: tf.TensorArray(s.dtype, size=size, element_shape=s.shape), spec
+    )
+
+
+def _write(arrays: Any, i: Any, batch: Any) -> Any:
+    return tf.nest.map_structure(lambda a, t: a.write(i, t), arrays, batch)
+
+
+def draw_epochs(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple[Any, Any]:
+    """Draw ``n_epochs`` epochs of ``steps`` batches: ``(full, last)``, the first ``steps − 1``
+    batches of each epoch stacked ``(n_epochs, steps − 1, batch, …)`` (None if ``steps`` is 1)
+    and the last ``(n_epochs, batch, …)``."""
+    spec = iterator.element_spec
+    last = _stack_batches(spec, n_epochs)
+    if steps == 1:
+        for e in tf.range(n_epochs):
+            last = _write(last, e, next(iterator))
+        return None, tf.nest.map_structure(lambda a: a.stack(), last)
+    full = _stack_batches(spec, n_epochs * (steps - 1))
+    for e in tf.range(n_epochs):
+        for i in tf.range(steps - 1):
+            full = _write(full, e * (steps - 1) + i, next(iterator))
+        last = _write(last, e, next(iterator))
+
+    def unflatten(stacked: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(stacked, tf.concat([[n_epochs, steps - 1], tf.shape(stacked)[1:]], 0))
+
+    full = tf.nest.map_structure(lambda a: unflatten(a.stack()), full)
+    return full, tf.nest.map_structure(lambda a: a.stack(), last)
+
+
+def _sum_steps(step: Callable, total: dict, batch: Callable, count: Any) -> dict:
+    """Add the records of ``count`` steps, on ``batch(0)``, ``batch(1)``, …, to ``total``."""
+    for i in tf.range(count):
+        total = tf.nest.map_structure(tf.add, total, step(*batch(i)))
+    return total
+
+
+def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch: Any) -> tuple:
+    """Run ``n`` epochs, ``run_epoch(e)`` giving each one's summed records and its step count.
+
+    Returns the per-epoch records stacked, shape ``(n,)``: means over the steps and the metrics
+    at the end of the epoch, and the number of epochs run (it stops after a non-finite loss).
+    """
+    arrays = tf.nest.map_structure(
+        lambda _: tf.TensorArray(tf.float64, size=n, element_shape=()), template
+    )
+    done = tf.constant(0)
+    for e in tf.range(n):
+        for _, metric in metrics.values():
+            metric.reset_state()  # each epoch's metrics are its own
+        total, steps = run_epoch(e)
+        record = tf.nest.map_structure(lambda t, s=steps: t / tf.cast(s, tf.float64), total)
+        record["metrics"] |= {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
+        arrays = tf.nest.map_structure(lambda a, v, e=e: a.write(e, v), arrays, record)
+        epoch.assign_add(1)
+        done = e + 1
+        if not tf.math.is_finite(record["loss"]):
+            break
+    return tf.nest.map_structure(lambda a: a.stack(), arrays), done
+
+
+def make_runner(
+    step: Callable, template: dict, metrics: Mapping, epoch: tf.Variable, jit: bool
+) -> Callable:
+    """Return the compiled ``run(iterator, n_epochs, steps) -> (records, epochs run)``.
+
+    Without ``jit``, one graph loop draws each batch from ``iterator`` and steps. With ``jit``
+    (``steps`` a Python int), the ``n_epochs`` epochs' batches are drawn first, stacked, and all
+    ``n_epochs`` epochs then run as one XLA computation: the full batches in a loop, then the
+    last (perhaps smaller) batch of each epoch.
+    """
+    extras = {k: v for k, v in template["metrics"].items() if k not in metrics}
+    sums = {**template, "metrics": extras}  # the step's own metrics are averaged like losses
+    zeros = tf.nest.map_structure(lambda _: tf.constant(0.0, tf.float64), sums)
+
+    def run(iterator: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
+        def run_epoch(_: tf.Tensor) -> tuple:
+            return _sum_steps(step, zeros, lambda _: next(iterator), steps), steps
+
+        return _epochs(n_epochs, run_epoch, template, metrics, epoch)
+
+    @tf.function(jit_compile=True)
+    def run_xla(full: Any, last: Any, steps: int) -> tuple:
+        def run_epoch(e: tf.Tensor) -> tuple:
+            total = zeros
+            if full is not None:
+                epoch_batches = index(full, e)
+                total = _sum_steps(step, total, lambda i: index(epoch_batches, i), steps - 1)
+            record = step(*index(last, e))
+            return tf.nest.map_structure(tf.add, total, record), steps
+
+        n = tf.shape(tf.nest.flatten(last)[0])[0]
+        return _epochs(n, run_epoch, template, metrics, epoch)
+
+    def run_jit(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple:
+        full, last = draw_epochs(iterator, n_epochs, steps)
+        return run_xla(full, last, steps)
+
+    return tf.function(run_jit if jit else run, reduce_retracing=True)
