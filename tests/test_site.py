@@ -14,6 +14,7 @@ switch that lands on it), whose search must find Chinese words.
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +25,9 @@ from fontTools.ttLib import TTFont
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 from sitecheck import BUILD, EDITIONS, PHONE, ROOT, launch_chromium, serve, settle
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from subset_font import CJK  # noqa: E402  the characters the book's font subset serves
 
 BOOK_TITLE = "Backpropagation for Multimodal Learning"
 BOOK_TITLE_ZH = EDITIONS["zh_CN"]["title"]
@@ -356,10 +360,6 @@ def test_offline_search_finds_the_right_pages(browser, base_url, query, expected
 
 # --- Chinese renders with the book's own font -----------------------------------------------------
 
-CJK = re.compile(
-    "[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]"
-)
 FONT_FAMILY = "Noto Sans SC Book"
 FONT_FILES = sorted((BUILD / "_static" / "fonts").glob("*.woff2"))
 # Widths of a string drawn in the book's face, in the system's sans-serif (no CJK font: empty
