@@ -176,6 +176,25 @@ def test_fit_again_does_not_trace_again():
     assert trainer._run.experimental_get_tracing_count() == 1
 
 
+def test_a_restarted_trainer_trains_as_a_new_one_without_tracing_again():
+    """restart: new weights, optimizer state and learned loss weights as when it was made."""
+    data = synthetic("classification")
+    heads, options = {"label": (3, None)}, {"losses": {"label": "xent"}}
+    options["loss_weighting"] = "uncertainty"  # a learned log-variance, restarted too
+    ds = lambda: make_dataset(data, 64, shuffle_seed=1)  # noqa: E731  the same batches each time
+    fresh = Trainer(encoder_model(heads, seed=1), keras.optimizers.Adam(0.01), **options)
+    expected = fresh.fit(ds(), epochs=3)
+    trainer = Trainer(encoder_model(heads, seed=0), keras.optimizers.Adam(0.01), **options)
+    trainer.fit(ds(), epochs=4)
+    trainer.restart(encoder_model(heads, seed=1).get_weights())
+    history = trainer.fit(ds(), epochs=3)
+    assert history.loss == expected.loss
+    assert history.metrics == expected.metrics  # the learned loss weights among them
+    for got, want in zip(final_weights(trainer.model), final_weights(fresh.model), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert trainer._run.experimental_get_tracing_count() == 1
+
+
 def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
     data = synthetic()
 

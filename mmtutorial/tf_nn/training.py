@@ -157,6 +157,32 @@ class Trainer:
         self.metrics: dict[str, tuple[str, keras.metrics.Metric]] | None = None
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self._run, self._spec = None, None
+        state = [*self.optimizer.variables, *self.log_variances.values()]
+        self._initial_state = [(v, v.numpy()) for v in state]  # for restart
+
+    def restart(self, weights: Sequence[Any]) -> None:
+        """Start training afresh from ``weights``, keeping the compiled loop (no new trace).
+
+        The model takes ``weights`` (``model.get_weights()``'s list, e.g. of the same network
+        built with another seed); the optimizer's state (Adam's moments, its step counter) and
+        learned loss weights return to their values when the :class:`Trainer` was made. A later
+        :meth:`fit` on a freshly made dataset then trains exactly as a new :class:`Trainer` on a
+        model with these weights would.
+
+        Examples
+        --------
+        >>> from mmtutorial.data import article_data
+        >>> from mmtutorial.tf_nn import article_model, make_dataset
+        >>> trainer = Trainer(article_model(seed=0), "adam", losses={"y1": "mse", "y2": "mse"})
+        >>> data = make_dataset(article_data())
+        >>> first = trainer.fit(data, epochs=3).loss
+        >>> trainer.restart(article_model(seed=0).get_weights())
+        >>> trainer.fit(data, epochs=3).loss == first
+        True
+        """
+        self.model.set_weights(weights)
+        for variable, value in self._initial_state:
+            variable.assign(value)
 
     def _compile(self, spec: tuple) -> None:
         if self.metrics is None:  # built once: a later fit goes on with the same objects
