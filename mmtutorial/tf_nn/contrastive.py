@@ -26,7 +26,7 @@ from ._arguments import check_optimizer
 from ._history_io import progress_line
 from ._tf import keras, tf
 from .losses import info_nce
-from .models import _check_name, _initializers
+from .models import _check_name, _initializers, encoder_positions
 
 __all__ = ["build_dual_encoder", "embed", "train_contrastive"]
 
@@ -147,13 +147,7 @@ def embed(model: keras.Model, inputs: Any) -> dict[str, np.ndarray]:
 def _make_step(model: keras.Model, optimizer: Any, temperature: float) -> Any:
     first, second = model.input
     variables = model.trainable_variables
-    position = {id(v): i for i, v in enumerate(variables)}
-    layers = {layer.name: layer for layer in model.layers}
-    encoders = {
-        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
-        for m in (first, second)
-        if f"encoder_{m}" in layers
-    }
+    encoders = encoder_positions(model, variables)[0]
 
     @tf.function(reduce_retracing=True)
     def step(x: dict) -> tuple:
