@@ -24,6 +24,19 @@ class InvalidParameterError(ValueError, TypeError):
     """
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint directory that cannot be resumed from: damaged, inconsistent or foreign.
+
+    Not an :class:`InvalidParameterError`: the argument (a path) is fine, what it holds is not.
+    :func:`mmtutorial.tf_nn.train` raises it, naming the directory.
+
+    Examples
+    --------
+    >>> issubclass(CheckpointError, RuntimeError), issubclass(CheckpointError, ValueError)
+    (True, False)
+    """
+
+
 def _describe(value: Any) -> str:
     """``value`` as shown in a message: its repr, and its type unless the repr makes it plain."""
     text = repr(value)
@@ -344,7 +357,7 @@ def check_inputs(
     >>> check_inputs("inputs", {"pix": np.zeros((2, 240))}, {"pix": 76}, np.dtype("float64"))
     Traceback (most recent call last):
     ...
-    mmtutorial._checks.InvalidParameterError: modality 'pix' has 240 features, the model expects 76
+    mmtutorial._checks.InvalidParameterError: inputs['pix'] has 240 features, the model expects 76
     """
     inputs = check_mapping(name, inputs, keys=modality_dims, what="modalities")
     arrays, first = {}, None
@@ -356,7 +369,7 @@ def check_inputs(
             )
         if x.shape[1] != width:
             raise InvalidParameterError(
-                f"modality {m!r} has {x.shape[1]} features, the model expects {width}"
+                f"{name}[{m!r}] has {x.shape[1]} features, the model expects {width}"
             )
         if x.shape[0] == 0:
             raise InvalidParameterError(

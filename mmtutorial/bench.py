@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from mmtutorial._checks import check_choice, check_int
 from mmtutorial.data import MultimodalData, article_data
 from mmtutorial.numpy_nn import Adam as NumpyAdam
 from mmtutorial.numpy_nn import article_network
@@ -209,9 +210,14 @@ def time_way(way: str, steps: int = 1000, repeats: int = 5) -> list[float]:
     --------
     >>> len(time_way("package", steps=10, repeats=2))
     2
+    >>> time_way("graph")
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: way must be one of ('package', ...), got 'graph'
     """
-    if way not in WAYS:
-        raise ValueError(f"way must be one of {sorted(WAYS)}, got {way!r}")
+    check_choice("way", way, WAYS)
+    check_int("steps", steps, low=1)
+    check_int("repeats", repeats, low=1)
     reset, run = WAYS[way]()
     _warm_up(reset, run, 10 if way in SLOW_WAYS else steps)
     return [_seconds(reset, run, steps) for _ in range(repeats)]

@@ -96,7 +96,7 @@ def test_check_inputs_checks_every_modality():
     assert all(x.dtype == f64 for x in out.values()) and list(out) == ["a", "b"]
     cases = [
         ({**good, "a": np.zeros(2)}, r"inputs\['a'\] must have shape \(batch, features\)"),
-        ({**good, "b": np.zeros((3, 2))}, "modality 'b' has 2 features, the model expects 1"),
+        ({**good, "b": np.zeros((3, 2))}, r"^inputs\['b'\] has 2 features, the model expects 1$"),
         ({**good, "b": np.zeros((2, 1))}, "modality 'b' has 2 samples, modality 'a' has 3"),
         ({"a": np.zeros((0, 2)), "b": np.zeros((0, 1))}, "must hold at least one sample"),
         ({**good, "a": np.full((3, 2), np.nan)}, r"inputs\['a'\] must be finite"),

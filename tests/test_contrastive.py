@@ -147,7 +147,9 @@ def test_train_contrastive_logs_and_rejects_bad_arguments(capsys):
             train_contrastive(model, data, "sgd", **{**fit, **kwargs})
     with pytest.raises(InvalidParameterError, match=r"data must name the modalities .* \['b'\]"):
         train_contrastive(model, {"a": data["a"]}, "sgd", **fit)
-    with pytest.raises(InvalidParameterError, match="modality 'b' has 3 features, the model"):
+    with pytest.raises(
+        InvalidParameterError, match=r"data\['b'\] has 3 features, the model expects 2"
+    ):
         train_contrastive(model, {"a": data["a"], "b": data["a"]}, "sgd", **fit)
     with pytest.raises(InvalidParameterError, match="data must be a MultimodalData or a dict"):
         train_contrastive(model, data["a"], "sgd", **fit)

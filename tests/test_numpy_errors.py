@@ -1,6 +1,8 @@
 """No silent failure in the NumPy engine: each mistake that used to give a wrong number, a NaN or
 a raw NumPy error now fails at the call, naming the argument, the expected and the received."""
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -413,3 +415,121 @@ def test_check_network_takes_integer_inputs_and_passes_norm_to_the_inputs():
     worst = check_network(net, inputs, targets)
     whole = check_network(net, inputs, targets, norm=True)
     assert whole["input/a"] != worst["input/a"]
+
+
+# --- NaN, integer parameters and an optimiser's network ---------------------------------------
+
+
+def test_relu_keeps_a_nan_and_otherwise_equals_the_old_formula_bit_for_bit():
+    x = np.array([[np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300, -1e-300, 2.5, -2.5]])
+    for dtype in (np.float64, np.float32):  # in float32, ±1e-300 is ±0.0
+        relu, xd = ReLU(), x.astype(dtype)
+        y = relu.forward(xd)
+        assert y.dtype == dtype
+        assert np.isnan(y[0, :2]).all()  # np.where(x > 0, x, 0) made these 0: divergence hidden
+        old = np.where(xd[:, 2:] > 0, xd[:, 2:], 0).astype(dtype)
+        assert y[:, 2:].tobytes() == old.tobytes()  # same bits, the sign of zero included
+        np.testing.assert_array_equal(relu.mask, xd > 0)
+        np.testing.assert_array_equal(relu.backward(np.ones_like(y)), (xd > 0).astype(dtype))
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(50, 20))
+    assert ReLU().forward(z).tobytes() == np.where(z > 0, z, 0).astype(z.dtype).tobytes()
+
+
+def test_a_network_with_a_nan_weight_has_a_nan_loss():
+    data = article_data(n_samples=4)
+    net = article_network(seed=0)
+    net.parameters()["shared/W"][0, 0] = np.nan  # every hidden unit's input then holds NaN
+    loss, _ = net.loss(data.inputs, data.targets)
+    assert np.isnan(loss)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: Adam(0.1)], ids=["SGD", "Adam"])
+@pytest.mark.parametrize(
+    ("bad", "got"),
+    [
+        (np.array([1, 2]), "dtype int64"),
+        (np.array([True, False]), "dtype bool"),
+        ([1.0, 2.0], "list"),
+    ],
+)
+def test_optimisers_refuse_parameters_they_cannot_update_in_place(make, bad, got):
+    v, optimizer = np.array([3.0]), make()
+    _raises_exactly(
+        InvalidParameterError,
+        f"params['w'] must be a float ndarray (updated in place), got {got}",
+        optimizer.step,
+        {"v": v, "w": bad},
+        {"v": np.array([1.0]), "w": np.array([0.5, 0.5])},
+    )
+    np.testing.assert_array_equal(v, [3.0])
+    assert getattr(optimizer, "t", 0) == 0
+
+
+def test_adam_refuses_another_networks_parameters():
+    data = article_data(n_samples=8)
+    adam = Adam(0.01)
+    train(article_network(seed=0), data, adam, steps=2)
+    fresh = article_network(seed=0)
+    before = {name: value.copy() for name, value in fresh.parameters().items()}
+    _raises_exactly(
+        InvalidParameterError,
+        "params must be the arrays this Adam has updated, got other arrays for every one: an "
+        "optimizer's moments and step count belong to the network it first updated; make a new "
+        "Adam for a new network",
+        train,
+        fresh,
+        data,
+        adam,
+        steps=1,
+    )
+    for name, value in fresh.parameters().items():  # weights *and* biases untouched
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    assert adam.t == 2
+
+
+def test_adam_refuses_a_changed_parameter_array_or_name():
+    w, b = np.zeros(2), np.zeros(1)
+    grads = {"w": np.ones(2), "b": np.ones(1)}
+    adam = Adam(0.1)
+    adam.step({"w": w, "b": b}, grads)
+    adam.step({"w": w, "b": b}, grads)  # the same arrays, in a new dict: the run continues
+    _raises_exactly(
+        InvalidParameterError,
+        "params must be the arrays this Adam has updated, got other arrays for ['b']: an "
+        "optimizer's moments and step count belong to the network it first updated; make a new "
+        "Adam for a new network",
+        adam.step,
+        {"w": w, "b": b.copy()},
+        grads,
+    )
+    _raises_exactly(
+        InvalidParameterError,
+        "params must name the parameters this Adam has updated ['w', 'b']: unknown ['c'], "
+        "missing ['b']",
+        adam.step,
+        {"w": w, "c": b},
+        {"w": np.ones(2), "c": np.ones(1)},
+    )
+    assert adam.t == 2
+
+
+def test_adam_refuses_a_new_network_even_where_the_old_one_was_freed():
+    data, adam = article_data(n_samples=8), Adam(0.01)
+    train(article_network(seed=0), data, adam, steps=1)
+    gc.collect()  # the first network is gone: its arrays' ids may be handed to the next one's
+    for _ in range(5):
+        with pytest.raises(InvalidParameterError, match="make a new Adam for a new network"):
+            train(article_network(seed=0), data, adam, steps=1)
+        gc.collect()
+
+
+def test_sgd_keeps_no_state_so_one_sgd_serves_any_network():
+    data, sgd = article_data(n_samples=8), SGD(0.1)
+    train(article_network(seed=1), data, sgd, steps=3)
+    reused, fresh = article_network(seed=0), article_network(seed=0)
+    train(reused, data, sgd, steps=3)
+    train(fresh, data, SGD(0.1), steps=3)
+    assert vars(sgd) == {"lr": 0.1}
+    for name, value in reused.parameters().items():
+        assert value.tobytes() == fresh.parameters()[name].tobytes(), name

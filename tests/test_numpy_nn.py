@@ -420,7 +420,7 @@ def _good():
         (
             lambda i: i.update(x1=np.zeros((4, 12))),
             ValueError,
-            "modality 'x1' has 12 features, the model expects 10",
+            r"inputs\['x1'\] has 12 features, the model expects 10",
         ),
         (
             lambda i: i.update(x2=np.zeros((3, 10))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ from mmtutorial.tf_nn import (
     copy_numpy_weights,
     gradients_numpy_vs_tf,
     half_squared_error,
+    tf_gradients,
 )
 from mmtutorial.tf_nn._tf import keras, tf
 
@@ -231,6 +233,28 @@ def test_fusion_layers_carry_per_sample_modality_masks():
 
 @pytest.mark.parametrize(
     "make",
+    [ConcatFusion, lambda name: SumFusion("mean", name=name), GatedFusion, TensorFusion],
+    ids=["concat", "mean", "gated", "tensor"],
+)
+def test_fusion_layers_refuse_a_mask_that_is_not_one_per_modality(make):
+    layer, m = make(name="fuse"), np.array([True, False])
+    kind = type(layer).__name__
+    pair = [H[0][:2], H[1][:2]]  # two samples: a bare (batch,) mask would zip as two modalities
+    cases = [([m], "a list of 1"), ([m, m, m], "a list of 3"), (m, "(ndarray|EagerTensor)")]
+    for mask, got in cases:
+        message = re.escape(
+            f"{kind} 'fuse': mask must be a list of 2 masks, one (batch,) bool tensor or None per "
+            "modality, got "
+        )
+        with pytest.raises(InvalidParameterError, match=message + got):
+            layer(pair, mask=mask)  # Keras makes a tensor of an array
+        with pytest.raises(InvalidParameterError, match=message + got):
+            layer.compute_mask(pair, mask)
+    assert layer.compute_mask(pair, (m, None)).numpy().tolist() == [True, True]
+
+
+@pytest.mark.parametrize(
+    "make",
     [
         lambda: GatedFusion(dtype="float64"),
         lambda: TensorFusion(dtype="float64"),
@@ -361,6 +385,102 @@ def test_copy_numpy_weights_refuses_models_that_differ():
         )
 
 
+def test_copy_numpy_weights_and_tf_gradients_refuse_what_is_not_a_network():
+    net, model = article_network(), article_model(dtype="float64")
+    data = article_data(n_samples=4)
+    cases = [
+        (lambda: copy_numpy_weights(None, model), "np_net must be a mmtutorial.numpy_nn"),
+        (lambda: copy_numpy_weights(model, model), "np_net must be a mmtutorial.numpy_nn"),
+        (lambda: copy_numpy_weights(net, None), "tf_model must be a Keras model, got None"),
+        (lambda: copy_numpy_weights(net, "model"), "tf_model must be a Keras model, got 'model'"),
+        (
+            lambda: tf_gradients(None, data.inputs, data.targets, {"y1": "mse"}),
+            "tf_model must be a Keras model, got None",
+        ),
+        (
+            lambda: gradients_numpy_vs_tf(None, model, data.inputs, data.targets),
+            "np_net must be a mmtutorial.numpy_nn.MultimodalNet, got None",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(InvalidParameterError, match=re.escape(message)):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"inputs": {"x1": np.zeros((4, 10))}},
+            "inputs must name the modalities ['x1', 'x2']: unknown none, missing ['x2']",
+        ),
+        (
+            {"inputs": {"x1": np.zeros((4, 12)), "x2": np.zeros((4, 10))}},
+            "inputs['x1'] has 12 features, the model expects 10",
+        ),
+        (
+            {"inputs": {"x1": np.full((4, 10), np.nan), "x2": np.zeros((4, 10))}},
+            "inputs['x1'] must be finite, got 40 NaN or inf value(s) of 40",
+        ),
+        (
+            {"targets": {"y1": np.zeros((4, 10))}},
+            "targets must hold every head with a loss: missing ['y2'], got ['y1']",
+        ),
+        (
+            {"targets": {"y1": np.zeros((4, 10)), "y2": np.zeros((4, 10)), "y3": 0}},
+            "targets must name the heads ['y1', 'y2']: unknown ['y3'], missing none",
+        ),
+        (  # Keras' mse would broadcast (batch, 1) against (batch, 10) without a word
+            {"targets": {"y1": np.zeros((4, 10)), "y2": np.zeros((4, 1))}},
+            "targets['y2'] must have shape (batch, 10) with batch 4, got (4, 1)",
+        ),
+        (
+            {"targets": {"y1": np.zeros((4, 10)), "y2": np.zeros((3, 10))}},
+            "targets['y2'] must have shape (batch, 10) with batch 4, got (3, 10)",
+        ),
+        (
+            {"losses": {"y1": "mse", "z": "mse"}},
+            "losses must name the heads ['y1', 'y2']: unknown ['z'], missing none",
+        ),
+        ({"losses": {}}, "losses must be a non-empty dict, got {}"),
+        (
+            {"loss_weights": {"y3": 2.0}},
+            "loss_weights must name the heads ['y1', 'y2']: unknown ['y3'], missing none",
+        ),
+        (
+            {"loss_weights": {"y1": -1.0}},
+            "loss_weights['y1'] must be a finite number >= 0, got -1.0",
+        ),
+    ],
+)
+def test_tf_gradients_refuses_inputs_targets_and_losses_that_do_not_fit(change, message):
+    data = article_data(n_samples=4)
+    args = {
+        "tf_model": article_model(dtype="float64"),
+        "inputs": data.inputs,
+        "targets": data.targets,
+        "losses": {"y1": "mse", "y2": "mse"},
+    }
+    with pytest.raises(InvalidParameterError) as raised:
+        tf_gradients(**(args | change))
+    assert str(raised.value) == message
+
+
+def test_tf_gradients_takes_labels_and_one_unit_targets_as_vectors():
+    model = build_multimodal_model(
+        {"a": 3}, {"y": (1, None), "label": (4, None)}, shared_units=5, dtype="float64"
+    )
+    x, rng = batch({"a": 3}, dtype="float64"), np.random.default_rng(0)
+    labels, y = rng.integers(0, 4, size=6), rng.normal(size=6)
+    losses = {"y": "mse", "label": "xent"}
+    loss, _ = tf_gradients(model, x, {"y": y, "label": labels}, losses)
+    again, _ = tf_gradients(model, x, {"y": y[:, None], "label": labels[:, None]}, losses)
+    assert loss == again
+    with pytest.raises(InvalidParameterError) as raised:  # float targets of a 4-unit head
+        tf_gradients(model, x, {"y": y, "label": rng.normal(size=6)}, losses)
+    assert str(raised.value) == "targets['label'] must have shape (batch, 4) with batch 6, got (6,)"
+
+
 def test_nothing_outside_tf_nn_and_bench_imports_tensorflow():
     program = """
 import importlib, pkgutil, sys
@@ -379,3 +499,27 @@ print(sorted({"tensorflow", "keras"} & set(sys.modules)))
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# --- bench -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"way": "graph"},
+            "way must be one of ('package', 'package_xla', 'eager', 'fit_per_step', "
+            "'tf1_session', 'numpy'), got 'graph'",
+        ),
+        ({"way": "tf1_session", "steps": 0}, "steps must be an int >= 1, got 0"),
+        ({"way": "tf1_session", "steps": 2.0}, "steps must be an int >= 1, got 2.0"),
+        ({"way": "numpy", "steps": 1, "repeats": 0}, "repeats must be an int >= 1, got 0"),
+    ],
+)
+def test_time_way_refuses_bad_arguments_before_building_anything(kwargs, message):
+    from mmtutorial.bench import time_way
+
+    with pytest.raises(InvalidParameterError) as raised:
+        time_way(**kwargs)
+    assert str(raised.value) == message

@@ -100,7 +100,8 @@ class ReLU:
     """Rectified linear unit ``max(x, 0)``, applied element-wise.
 
     The derivative at exactly 0 is taken as 0 (the kink; gradient checks avoid it). After
-    ``forward``, ``mask`` holds which units were active (``x > 0``).
+    ``forward``, ``mask`` holds which units were active (``x > 0``). A NaN stays NaN, so a
+    diverging network shows in its loss instead of looking like an inactive unit.
 
     Examples
     --------
@@ -109,6 +110,8 @@ class ReLU:
     array([[0., 2.]])
     >>> relu.backward(np.array([[5.0, 5.0]]))
     array([[0., 5.]])
+    >>> relu.forward(np.array([[np.nan, -1.0]]))  # a NaN stays NaN
+    array([[nan,  0.]])
     """
 
     def __init__(self) -> None:
@@ -117,7 +120,7 @@ class ReLU:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``max(x, 0)``."""
         self.mask = x > 0
-        return np.where(self.mask, x, 0).astype(x.dtype, copy=False)
+        return np.maximum(x, 0)  # not np.where(x > 0, x, 0), which would turn NaN into 0
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Return ``dL/dx`` given ``dL/dy``."""

@@ -1,7 +1,8 @@
 """Optimisers written out: plain SGD (the article's update rule) and Adam with bias correction.
 
-Used by chapters 1, 2, 3a and 3b. Both update named parameter arrays *in place* and keep their
-state by name; a NaN or inf gradient is refused before any parameter changes.
+Used by chapters 1, 2, 3a and 3b. Both update named float parameter arrays *in place*; a NaN or
+inf gradient is refused before any parameter changes. Adam keeps state for the arrays it first
+updated, and refuses another network's.
 """
 
 from __future__ import annotations
@@ -10,14 +11,26 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._checks import check_finite, check_mapping, check_number, check_shape
+from .._checks import (
+    InvalidParameterError,
+    check_finite,
+    check_keys,
+    check_mapping,
+    check_number,
+    check_shape,
+)
 
 
 def _check_pairs(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-    """Fail unless ``grads`` has the names and shapes of ``params`` and only finite values."""
+    """Fail unless ``params`` are float arrays and ``grads`` finite, of their names and shapes."""
     params = check_mapping("params", params)
     grads = check_mapping("grads", grads, keys=params, what="parameters of params")
     for name, value in params.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            got = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise InvalidParameterError(
+                f"params[{name!r}] must be a float ndarray (updated in place), got {got}"
+            )
         check_shape(f"grads[{name!r}]", grads[name], value.shape)
         check_finite(f"grads[{name!r}]", grads[name])
 
@@ -64,6 +77,10 @@ class Adam:
     step counter ``t`` is shared. This is the paper's form (``ε`` outside the square root), which
     is also what ``keras.optimizers.Adam`` computes, up to where ``ε`` is scaled.
 
+    An ``Adam`` belongs to the arrays of its first step: as ``keras.optimizers.Adam``, it refuses
+    other arrays (say, a fresh network's, whose names are the same) instead of carrying its
+    moments and ``t`` over to them. Make a new ``Adam`` for a new network.
+
     Parameters
     ----------
     lr : float
@@ -79,6 +96,12 @@ class Adam:
     >>> Adam(lr=0.1).step({"w": w}, {"w": np.array([3.0])})  # first step moves by ≈ lr
     >>> w.round(6)
     array([0.9])
+    >>> adam = Adam(lr=0.1)
+    >>> adam.step({"w": w}, {"w": np.array([3.0])})
+    >>> adam.step({"w": w.copy()}, {"w": np.array([3.0])})
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: params must be the arrays this Adam has updated...
     """
 
     def __init__(
@@ -90,10 +113,12 @@ class Adam:
         self.eps = check_number("eps", eps, low=0, low_open=True)
         self.t = 0
         self.state: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._params: dict[str, np.ndarray] | None = None  # the arrays of the first step
 
     def step(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         """Update every array in ``params`` in place with its gradient in ``grads``."""
         _check_pairs(params, grads)
+        self._check_same_arrays(params)
         self.t += 1
         for name, value in params.items():
             g = grads[name]
@@ -107,3 +132,23 @@ class Adam:
             m_hat = m / (1 - self.beta1**self.t)  # bias correction
             v_hat = v / (1 - self.beta2**self.t)
             value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # θ ← θ − η m̂ / (√v̂ + ε)
+
+    def _check_same_arrays(self, params: Mapping[str, np.ndarray]) -> None:
+        """Fail unless ``params`` are the arrays of the first step, under the same names.
+
+        The arrays themselves are kept, not their ``id``: a new network could reuse a freed one.
+        """
+        if self._params is None:
+            self._params = dict(params)
+            return
+        check_keys(
+            "params", params, self._params, what="parameters this Adam has updated", exact=True
+        )
+        changed = [name for name, value in params.items() if value is not self._params[name]]
+        if changed:
+            shown = "every one" if len(changed) == len(params) else repr(changed)
+            raise InvalidParameterError(
+                f"params must be the arrays this Adam has updated, got other arrays for {shown}: "
+                "an optimizer's moments and step count belong to the network it first updated; "
+                "make a new Adam for a new network"
+            )

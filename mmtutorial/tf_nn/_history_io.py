@@ -5,7 +5,8 @@ epoch, the data iterator and the history.
 
 The history goes to ``history.json`` *before* the checkpoint is written, and a resumed run keeps
 only its first ``epoch`` entries: a crash between the two writes cannot misalign it. Anything in
-the directory that cannot be read fails with one error naming the directory.
+the directory that cannot be read fails with one error naming the directory, a
+:class:`~mmtutorial._checks.CheckpointError`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 from dataclasses import asdict, fields
 from typing import Any
 
-from mmtutorial._checks import InvalidParameterError
+from mmtutorial._checks import CheckpointError
 from mmtutorial.history import History
 
 from ._tf import keras, tf
@@ -23,8 +24,8 @@ from ._tf import keras, tf
 HISTORY_FILE = "history.json"
 
 
-def _damaged(directory: str, problem: str) -> InvalidParameterError:
-    return InvalidParameterError(
+def _damaged(directory: str, problem: str) -> CheckpointError:
+    return CheckpointError(
         f"checkpoint_dir {directory!r} holds a damaged or foreign checkpoint ({problem}); "
         "delete it or pass another directory"
     )
@@ -36,7 +37,9 @@ class Checkpoints:
     ``extra`` names further trackable state to save, e.g. learned loss weights.
 
     ``restore()`` returns the history of the epochs the restored checkpoint holds, or an empty
-    one if the directory has no checkpoint yet.
+    one if the directory has no checkpoint yet. A directory that holds a damaged, inconsistent
+    or foreign checkpoint raises :class:`~mmtutorial._checks.CheckpointError` (here or in
+    ``restore()``), naming it.
     """
 
     def __init__(

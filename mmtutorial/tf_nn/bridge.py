@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from mmtutorial._checks import InvalidParameterError, check_mapping
+from mmtutorial._checks import (
+    InvalidParameterError,
+    check_finite,
+    check_inputs,
+    check_instance,
+    check_mapping,
+    check_number,
+)
+from mmtutorial.numpy_nn import MultimodalNet
 
 from ._tf import keras, tf
 from .losses import get_loss
@@ -26,7 +34,46 @@ def _numpy_name(variable: Any) -> str:
     return f"{layer}/{_NUMPY_NAMES.get(kind, kind)}"
 
 
-def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
+def _check_model(tf_model: Any) -> keras.Model:
+    """Return ``tf_model`` if it is a Keras model from a dict of modalities to a dict of heads."""
+    check_instance("tf_model", tf_model, keras.Model, "a Keras model")
+    if not isinstance(tf_model.input, dict) or not isinstance(tf_model.output, dict):
+        raise InvalidParameterError(
+            "tf_model must take a dict of modalities and return a dict of heads, got inputs "
+            f"{type(tf_model.input).__name__} and outputs {type(tf_model.output).__name__}"
+        )
+    return tf_model
+
+
+def _check_targets(
+    targets: Any, tf_model: keras.Model, heads: Mapping[str, Any], batch: int
+) -> dict[str, np.ndarray]:
+    """Return the targets of ``heads`` as arrays that fit the model's outputs without broadcasting.
+
+    A target is ``(batch, units)``; integer labels may also be ``(batch,)`` or ``(batch, 1)``,
+    and so may any target of a one-unit head (as :func:`~mmtutorial.tf_nn.train` takes them).
+    """
+    targets = check_mapping("targets", targets, keys=tf_model.output, what="heads", exact=False)
+    missing = [h for h in heads if h not in targets]
+    if missing:
+        raise InvalidParameterError(
+            f"targets must hold every head with a loss: missing {missing}, got {sorted(targets)}"
+        )
+    arrays = {}
+    for h in heads:
+        y = check_finite(f"targets[{h!r}]", targets[h])
+        units = int(tf_model.output[h].shape[-1])
+        column_ok = y.dtype.kind in "iu" or units == 1  # labels, or one unit: (batch,) too
+        if y.shape != (batch, units) and not (column_ok and y.shape in ((batch,), (batch, 1))):
+            expected = f"(batch, {units})" + (" or (batch,)" if column_ok else "")
+            raise InvalidParameterError(
+                f"targets[{h!r}] must have shape {expected} with batch {batch}, got {y.shape}"
+            )
+        arrays[h] = y
+    return arrays
+
+
+def copy_numpy_weights(np_net: MultimodalNet, tf_model: keras.Model) -> None:
     """Copy each NumPy parameter ``"<layer>/W"``, ``"<layer>/b"`` into the Keras layer ``<layer>``.
 
     Parameters
@@ -39,9 +86,10 @@ def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
 
     Raises
     ------
-    ValueError
-        If a layer is missing, a shape differs, or the Keras model has weights the NumPy
-        network lacks (say, a gated fusion), since the two would then compute different things.
+    InvalidParameterError
+        If ``np_net`` or ``tf_model`` is of the wrong type, a layer is missing, a shape differs,
+        or the Keras model has weights the NumPy network lacks (say, a gated fusion), since the
+        two would then compute different things.
 
     Examples
     --------
@@ -52,6 +100,8 @@ def copy_numpy_weights(np_net: Any, tf_model: keras.Model) -> None:
     >>> bool(np.array_equal(model.get_layer("shared").kernel.numpy(), net.parameters()["shared/W"]))
     True
     """
+    check_instance("np_net", np_net, MultimodalNet, "a mmtutorial.numpy_nn.MultimodalNet")
+    check_instance("tf_model", tf_model, keras.Model, "a Keras model")
     variables = {_numpy_name(v): v for v in tf_model.trainable_variables}
     params = np_net.parameters()
     missing = sorted(set(params) - set(variables))
@@ -84,6 +134,14 @@ def tf_gradients(
     ``"mse"`` (Keras's), ``"half_squared_error"`` (the article's ``½‖y − ŷ‖²``) or ``"xent"``
     (softmax cross-entropy on logits with integer labels).
 
+    Raises
+    ------
+    InvalidParameterError
+        If ``tf_model`` is not a Keras model from a dict of modalities to a dict of heads,
+        ``losses`` or ``loss_weights`` name heads it lacks, ``inputs`` do not hold its
+        modalities with its feature counts, or ``targets`` lack a head with a loss or have a
+        shape its output would broadcast against.
+
     Examples
     --------
     >>> from mmtutorial.data import article_data
@@ -94,16 +152,24 @@ def tf_gradients(
     >>> grads["shared/W"].shape
     (20, 20)
     """
-    functions = {
-        h: get_loss(f"losses[{h!r}]", kind) for h, kind in check_mapping("losses", losses).items()
-    }
-    weights = {h: 1.0 for h in losses} | dict(loss_weights or {})
+    _check_model(tf_model)
+    losses = check_mapping("losses", losses, keys=tf_model.output, what="heads", exact=False)
+    functions = {h: get_loss(f"losses[{h!r}]", kind) for h, kind in losses.items()}
+    weights = check_mapping(
+        "loss_weights", loss_weights or {}, keys=losses, what="heads", exact=False, allow_empty=True
+    )
+    weights = {h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in losses}
     dtype = tf_model.trainable_variables[0].dtype
-    x = {m: tf.convert_to_tensor(v, dtype) for m, v in inputs.items()}
+    dims = {m: int(tf_model.input[m].shape[-1]) for m in tf_model.input}
+    x = {
+        m: tf.convert_to_tensor(v, dtype)
+        for m, v in check_inputs("inputs", inputs, dims, np.dtype(dtype)).items()
+    }
+    y = _check_targets(targets, tf_model, losses, batch=int(next(iter(x.values())).shape[0]))
     with tf.GradientTape() as tape:
         y_hat = tf_model(x, training=True)
         total = tf.add_n(
-            [weights[h] * tf.reduce_mean(fn(targets[h], y_hat[h])) for h, fn in functions.items()]
+            [weights[h] * tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in functions.items()]
         )
     grads = tape.gradient(total, tf_model.trainable_variables)
     named = {
@@ -113,7 +179,7 @@ def tf_gradients(
 
 
 def gradients_numpy_vs_tf(
-    np_net: Any,
+    np_net: MultimodalNet,
     tf_model: keras.Model,
     inputs: Mapping[str, np.ndarray],
     targets: Mapping[str, np.ndarray],

@@ -86,7 +86,16 @@ class _Fusion(keras.layers.Layer):
     def _zeroed(self, inputs: list, mask: list | None) -> tuple[list, list | None]:
         """Return the inputs with absent rows zeroed, and one ``(batch, 1)`` 0/1 column each."""
         inputs = [ops.cast(x, self.compute_dtype) for x in inputs]
-        if mask is None or all(m is None for m in mask):
+        if mask is None:
+            return inputs, None
+        if not isinstance(mask, list | tuple) or len(mask) != len(inputs):
+            listed = isinstance(mask, list | tuple)
+            got = f"a list of {len(mask)}" if listed else type(mask).__name__
+            raise self._error(
+                f"mask must be a list of {len(inputs)} masks, one (batch,) bool tensor or None "
+                f"per modality, got {got}"
+            )
+        if all(m is None for m in mask):
             return inputs, None
         present = [
             ops.ones_like(x[:, :1]) if m is None else ops.cast(ops.reshape(m, (-1, 1)), x.dtype)
