@@ -1,4 +1,7 @@
-"""Tests of the training loop's imbalance remedies and loss weighting (mmtutorial.tf_nn.balance)."""
+"""Tests of the training loop's chapter 5 options and the probe they are judged by.
+
+Imbalance remedies (tf_nn.balance), loss weighting (tf_nn.loss_weighting), encoder_outputs.
+"""
 
 from __future__ import annotations
 

@@ -8,11 +8,20 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mmtutorial._checks import InvalidParameterError
+from mmtutorial._checks import CheckpointError, InvalidParameterError
 from mmtutorial.data import MultimodalData, article_data, make_synthetic
-from mmtutorial.tf_nn import Trainer, article_model, build_multimodal_model, make_dataset, train
+from mmtutorial.tf_nn import (
+    OGMGE,
+    Trainer,
+    article_model,
+    build_multimodal_model,
+    encoder_outputs,
+    make_dataset,
+    train,
+)
 from mmtutorial.tf_nn._history_io import Checkpoints
 from mmtutorial.tf_nn._tf import keras, tf
+from mmtutorial.tf_nn.models import encoder_layers, encoder_positions
 
 DIMS = {"a": 6, "b": 4, "c": 5}
 
@@ -67,7 +76,13 @@ def test_make_dataset_batches_dtypes_and_seeded_shuffle():
     ("args", "kwargs", "error", "message"),
     [
         (({"a": 1},), {}, TypeError, "data must be a MultimodalData"),
-        ((article_data(),), {"batch_size": 0}, ValueError, "batch_size must be an int >= 1, got 0"),
+        (
+            (article_data(),),
+            {"batch_size": 0},
+            ValueError,
+            "batch_size must be an int >= 1 and <= 100",
+        ),
+        ((article_data(),), {"batch_size": 101}, ValueError, "and <= 100, got 101"),
         ((article_data(),), {"dtype": "int32"}, ValueError, "dtype must be float32 or float64"),
         ((article_data(),), {"shuffle_seed": 1.5}, TypeError, "shuffle_seed must be an int >= 0"),
         ((NAN_DATA,), {}, ValueError, r"data.inputs\['x1'\] must be finite, got 1 NaN"),
@@ -156,6 +171,24 @@ def test_without_encoders_grad_norms_are_input_gradient_norms_named_apart():
     history = train(model, make_dataset(data), "adam", losses={"y1": "mse", "y2": "mse"}, epochs=1)
     assert sorted(history.grad_norms) == ["input_x1", "input_x2"]
     np.testing.assert_allclose(history.grad_norms["input_x2"][0], expected, rtol=1e-5)
+
+
+def test_every_part_of_the_loop_finds_the_encoders_by_the_name_encoder_m_alone():
+    """A hand-built model: ``a``'s encoder follows the convention, ``b``'s does not."""
+    inputs = {m: keras.Input((d,), name=m) for m, d in DIMS.items()}
+    encoded = [keras.layers.Dense(3, name="encoder_a")(inputs["a"])]
+    encoded += [keras.layers.Dense(3, name="embed_b")(inputs["b"]), inputs["c"]]
+    out = keras.layers.Dense(1, name="head_y")(keras.layers.Concatenate()(encoded))
+    model = keras.Model(inputs, {"y": out})
+    assert {m: layer.name for m, layer in encoder_layers(model).items()} == {"a": "encoder_a"}
+    positions, raw = encoder_positions(model, model.trainable_variables)
+    assert positions == {"a": [0, 1]} and raw == ["b", "c"]
+    data = synthetic()
+    assert sorted(encoder_outputs(model, data.inputs)) == ["a"]
+    history = train(model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1)
+    assert sorted(history.grad_norms) == ["a", "input_b", "input_c"]
+    with pytest.raises(InvalidParameterError, match=r"at least two modalities, got \['a'\]"):
+        train(model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1, ogm_ge=OGMGE(0.5))
 
 
 def test_progress_lines_every_log_every_epochs_and_silent_at_zero(capsys):
@@ -281,8 +314,9 @@ def test_a_damaged_or_foreign_checkpoint_dir_fails_naming_it(tmp_path, damage):
     model = article_model() if damage == "foreign" else encoder_model({"y": (1, None)})
     data = article_data() if damage == "foreign" else synthetic(n=96)
     losses = {h: "mse" for h in model.output}
-    with pytest.raises(InvalidParameterError, match=f"checkpoint_dir '{tmp_path}' holds a damaged"):
+    with pytest.raises(CheckpointError, match=f"checkpoint_dir '{tmp_path}' holds a damaged") as e:
         train(model, make_dataset(data), "adam", losses=losses, epochs=3, checkpoint_dir=tmp_path)
+    assert isinstance(e.value, RuntimeError) and not isinstance(e.value, ValueError | TypeError)
 
 
 def nan_dataset() -> tf.data.Dataset:

@@ -5,18 +5,21 @@ Fusion layers, builders (encoders → fusion → shared → heads), the NumPy �
 Importing it imports TensorFlow; ``import mmtutorial`` alone does not.
 """
 
+from mmtutorial._checks import CheckpointError
+
 from .attention import AttentionFusion
-from .balance import OGMGE, encoder_outputs
+from .balance import OGMGE
 from .bridge import copy_numpy_weights, gradients_numpy_vs_tf, tf_gradients
 from .contrastive import build_dual_encoder, embed, train_contrastive
 from .data import make_dataset
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 from .losses import get_loss, half_squared_error, info_nce
-from .models import FUSIONS, article_model, build_multimodal_model
+from .models import FUSIONS, article_model, build_multimodal_model, encoder_outputs
 from .training import Trainer, grad_norm_names, make_train_step, train
 
 __all__ = [
     "AttentionFusion",
+    "CheckpointError",
     "FUSIONS",
     "ConcatFusion",
     "GatedFusion",

@@ -6,7 +6,7 @@ Used by the training loop of chapters 4 and 5.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmtutorial._checks import InvalidParameterError, check_instance, check_mapping, check_number
@@ -41,9 +41,20 @@ def check_losses(
     )
 
 
-def check_optimizer(optimizer: Any) -> keras.optimizers.Optimizer:
-    """Return the Keras optimizer ``optimizer`` is or names."""
+def check_optimizer(optimizer: Any, variables: Sequence[Any] = ()) -> keras.optimizers.Optimizer:
+    """Return the Keras optimizer ``optimizer`` is or names, refusing one built for others.
+
+    An optimizer keeps its state (Adam's moments, its step count) per variable: one already built
+    must have been built for ``variables``, the model's weights, not another network's.
+    """
     if isinstance(optimizer, keras.optimizers.Optimizer):
+        known = {id(v) for v in getattr(optimizer, "_trainable_variables", ())}
+        if optimizer.built and any(id(v) not in known for v in variables):
+            raise InvalidParameterError(
+                "optimizer must be new or built for this model's weights, got one built for "
+                "another network's (its moments and step count belong there): make a new "
+                "optimizer for a new network"
+            )
         return optimizer
     if isinstance(optimizer, str):
         try:
@@ -81,7 +92,26 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
                 f"modality {m!r} has shape {tuple(x.shape)} in data, the model expects "
                 f"(batch, {expected})"
             )
+    for h in losses:
+        _check_target(h, spec[1][h] if h in spec[1] else spec[1][aux[h]], model.output[h])
     return steps
+
+
+def _check_target(head: str, target: tf.TensorSpec, output: Any) -> None:
+    """Fail unless ``target`` fits head ``head``'s output ``(batch, units)`` without broadcasting.
+
+    A target is ``(batch, units)``; integer labels may also be ``(batch,)`` or ``(batch, 1)``
+    (as Keras' sparse losses take them), and so may any target of a one-unit head. Keras' losses
+    would broadcast, say, a ``(batch, 1)`` float target against ``(batch, units)`` outputs and
+    train on nonsense without a word.
+    """
+    units, shape = output.shape[-1], tuple(target.shape[1:])
+    if shape != (units,) and not (shape in ((), (1,)) and (target.dtype.is_integer or units == 1)):
+        expected = f"(batch, {units})" + (" or (batch,) labels" if target.dtype.is_integer else "")
+        raise InvalidParameterError(
+            f"data targets[{head!r}] have shape {tuple(target.shape)}, head {head!r} "
+            f"expects {expected}"
+        )
 
 
 def _check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> Any:

@@ -1,7 +1,6 @@
-"""Remedies for modality imbalance and losses of different scales, as options of ``tf_nn.train``.
+"""Remedies for modality imbalance, as options of ``tf_nn.train`` (chapter 5).
 
-Modality dropout, OGM-GE gradient modulation and uncertainty loss weighting (chapter 5), plus
-:func:`encoder_outputs` for the linear probes that show the imbalance.
+Modality dropout and OGM-GE gradient modulation, and the check of ``train``'s chapter 5 options.
 """
 
 from __future__ import annotations
@@ -10,24 +9,20 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from mmtutorial._checks import (
     InvalidParameterError,
     check_bool,
     check_choice,
-    check_mapping,
     check_number,
     check_seed,
 )
 
+from ._hash_random import normal, uniform
 from ._tf import keras, tf
-from .models import auxiliary_head_targets
+from .loss_weighting import make_log_variances
+from .models import auxiliary_head_targets, encoder_layers
 
-__all__ = ["OGMGE", "encoder_outputs"]
-
-#: The ``loss_weighting`` modes of :func:`~mmtutorial.tf_nn.train`.
-LOSS_WEIGHTINGS = ("fixed", "uncertainty")
+__all__ = ["OGMGE"]
 
 
 @dataclass(frozen=True)
@@ -78,48 +73,6 @@ class OGMGE:
             raise InvalidParameterError(f"OGMGE head must be a head name, got {self.head!r}")
 
 
-def encoder_outputs(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Return each modality's encoder output ``e_m``, shape ``(batch, encoder units)``.
-
-    For a linear probe: how much about the targets each encoder has learned. ``inputs`` maps
-    every modality of ``model`` to a ``(batch, d_m)`` array; modalities without an
-    ``encoder_<m>`` layer are left out.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from mmtutorial.tf_nn import build_multimodal_model
-    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
-    >>> e = encoder_outputs(model, {"a": np.ones((5, 2)), "b": np.ones((5, 3))})
-    >>> {m: v.shape for m, v in e.items()}
-    {'a': (5, 4), 'b': (5, 4)}
-    """
-    if not isinstance(model, keras.Model) or not isinstance(model.input, dict):
-        raise InvalidParameterError(
-            f"model must be a Keras model taking a dict of modalities, got {model!r}"
-        )
-    check_mapping("inputs", inputs, keys=model.input, what="modalities")
-    encoders = _encoders(model)
-    if not encoders:
-        raise InvalidParameterError(
-            f"model {model.name!r} has no encoder_<modality> layer for {sorted(model.input)}"
-        )
-    x = {}
-    for m, spec in model.input.items():
-        x[m] = np.asarray(inputs[m], dtype=spec.dtype)
-        if x[m].ndim != 2 or x[m].shape[1] != spec.shape[-1]:
-            raise InvalidParameterError(
-                f"inputs[{m!r}] must have shape (batch, {spec.shape[-1]}), got {x[m].shape}"
-            )
-    probe = keras.Model(model.input, {m: layer.output for m, layer in encoders.items()})
-    return {m: np.asarray(e) for m, e in probe(x, training=False).items()}
-
-
-def _encoders(model: keras.Model) -> dict[str, keras.layers.Layer]:
-    layers = {layer.name: layer for layer in model.layers}
-    return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
-
-
 def check_options(
     model: keras.Model, losses: Mapping, loss_weights: dict, **options: object
 ) -> dict[str, object]:
@@ -144,10 +97,10 @@ def check_ogm_ge(ogm_ge: object, model: keras.Model, losses: Mapping[str, Callab
         return None
     if not isinstance(ogm_ge, OGMGE):
         raise InvalidParameterError(f"ogm_ge must be an OGMGE or None, got {ogm_ge!r}")
-    if len(_encoders(model)) < 2:
+    if len(encoder_layers(model)) < 2:
         raise InvalidParameterError(
             "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers for at "
-            f"least two modalities, got {sorted(_encoders(model))}"
+            f"least two modalities, got {sorted(encoder_layers(model))}"
         )
     main = [h for h in losses if h not in auxiliary_head_targets(model)]
     if ogm_ge.head is None:
@@ -157,62 +110,6 @@ def check_ogm_ge(ogm_ge: object, model: keras.Model, losses: Mapping[str, Callab
             )
         return main[0]
     return check_choice("OGMGE head", ogm_ge.head, tuple(main))
-
-
-def make_log_variances(mode: object, losses: Mapping[str, Callable], loss_weights: dict) -> dict:
-    """Return ``{h: s_i}``, learnable log-variances starting at 0, for ``"uncertainty"``."""
-    check_choice("loss_weighting", mode, LOSS_WEIGHTINGS)
-    if mode == "fixed":
-        return {}
-    if any(w != 1.0 for w in loss_weights.values()):
-        raise InvalidParameterError(
-            "loss_weighting='uncertainty' learns the loss weights: leave loss_weights unset, "
-            f"got {loss_weights}"
-        )
-    return {h: tf.Variable(0.0, name=f"log_variance_{h}") for h in losses}
-
-
-def weighted_total(heads: dict, loss_weights: Mapping, log_variances: Mapping) -> tuple:
-    """Return ``(L, {h: weight})``: ``Σ_i λ_i L_i``, or ``Σ_i exp(−s_i) L_i + s_i`` if learned.
-
-    The second is Kendall et al.'s (2018) uncertainty weighting with ``s_i = log σ_i²``, in the
-    common form without their ½ factors (the same for every kind of head): at its minimum over
-    ``s_i``, ``exp(−s_i) = 1 / L_i``, so a head with a lower loss gets a larger weight.
-    """
-    if not log_variances:
-        return tf.add_n([loss_weights[h] * heads[h] for h in heads]), {}
-    weights = {h: tf.exp(-tf.cast(s, heads[h].dtype)) for h, s in log_variances.items()}
-    terms = [weights[h] * heads[h] + tf.cast(log_variances[h], heads[h].dtype) for h in heads]
-    return tf.add_n(terms), weights
-
-
-def _mix(x: tf.Tensor) -> tf.Tensor:
-    """Wellons' 32-bit integer hash ("lowbias32"): each output bit depends on every input bit."""
-    for shift, factor in ((16, 0x7FEB352D), (15, 0x846CA68B)):
-        x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, shift)) * tf.constant(
-            factor, x.dtype
-        )
-    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
-
-
-def uniform(shape: tf.Tensor, key: list) -> tf.Tensor:
-    """Uniform ``[0, 1)`` numbers hashed from ``key`` (e.g. seed, step, stream) and their index.
-
-    A counter-based generator in integer arithmetic: the XLA loop and the default loop draw the
-    same numbers (TensorFlow's stateless Philox ops do not), and a resumed run, whose ``step``
-    comes from the restored optimizer, draws what an uninterrupted one would.
-    """
-    k = tf.constant(0, tf.uint32)
-    for part in key:
-        k = _mix(tf.bitwise.bitwise_xor(k, tf.cast(part, tf.uint32)) + 0x9E3779B9)
-    h = _mix(tf.bitwise.bitwise_xor(tf.cast(tf.range(tf.reduce_prod(shape)), tf.uint32), k))
-    return tf.reshape(tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) * 2.0**-24, shape)
-
-
-def normal(shape: tf.Tensor, key: list, dtype: tf.DType) -> tf.Tensor:
-    """Standard normal numbers from two :func:`uniform` draws (Box-Muller)."""
-    u = tf.cast(uniform(tf.concat([[2], shape], 0), key), dtype)
-    return tf.sqrt(-2 * tf.math.log(1 - u[0])) * tf.cos(2 * np.pi * u[1])
 
 
 def dropout_mask(modalities: list, batch: tf.Tensor, p: float, seed: int, step: tf.Tensor) -> dict:
@@ -248,11 +145,14 @@ def forward(model: keras.Model, x: dict, modality_dropout: float, seed: int, ste
     return call_with_mask(model, x, keep, training=True)
 
 
-def ogm_scores(model: keras.Model, x: dict, y: object, loss: Callable, head: str) -> dict:
-    """Return ``{m: s_m}`` with ``s_m = Σ_n exp(−ℓ_n)`` on ``head`` with only ``m`` present."""
+def ogm_scores(
+    model: keras.Model, x: dict, y: object, loss: Callable, head: str, modalities: list
+) -> dict:
+    """Return ``{m: s_m}`` for ``m`` in ``modalities``: ``s_m = Σ_n exp(−ℓ_n)`` on ``head`` with
+    only ``m`` present."""
     batch = tf.shape(next(iter(x.values())))[0]
     scores = {}
-    for m in _encoders(model):
+    for m in modalities:
         mask = {o: tf.fill([batch], o == m) for o in x}
         y_hat = call_with_mask(model, x, mask, training=False)
         scores[m] = tf.reduce_sum(tf.exp(-tf.stop_gradient(loss(y, y_hat[head]))))
@@ -305,7 +205,8 @@ def ogm_step(
     """Return ``grads`` modulated by OGM-GE (``encoders[m]``: the positions of encoder ``m``'s
     gradients) and the record's ``{"ogm_coefficient_<m>": k_m}``."""
     head = check_ogm_ge(ogm_ge, model, losses)
-    k = ogm_coefficients(ogm_scores(model, x, y[head], losses[head], head), ogm_ge.alpha)[0]
+    scores = ogm_scores(model, x, y[head], losses[head], head, list(encoders))
+    k = ogm_coefficients(scores, ogm_ge.alpha)[0]
     grads = modulate(grads, encoders, k, ogm_ge.noise, seed, step)
     return grads, {f"ogm_coefficient_{m}": k[m] for m in encoders}
 
@@ -313,4 +214,4 @@ def ogm_step(
 def record_names(model: keras.Model, ogm_ge: OGMGE | None, log_variances: Mapping) -> list[str]:
     """Return the keys the step adds to the record's ``metrics``: learned weights, coefficients."""
     names = [f"loss_weight_{h}" for h in log_variances]
-    return names + [f"ogm_coefficient_{m}" for m in _encoders(model) if ogm_ge is not None]
+    return names + [f"ogm_coefficient_{m}" for m in encoder_layers(model) if ogm_ge is not None]

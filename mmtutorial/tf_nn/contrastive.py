@@ -23,10 +23,11 @@ from mmtutorial._checks import (
 from mmtutorial.history import History
 
 from ._arguments import check_optimizer
+from ._builder_args import _check_name, _initializers
 from ._history_io import progress_line
 from ._tf import keras, tf
 from .losses import info_nce
-from .models import _check_name, _initializers, encoder_positions
+from .models import encoder_positions
 
 __all__ = ["build_dual_encoder", "embed", "train_contrastive"]
 

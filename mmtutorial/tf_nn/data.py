@@ -36,7 +36,8 @@ def make_dataset(
         Inputs ``{modality: (n, d_m)}`` and targets ``{head: (n, k) or (n,)}``. Absent
         modalities are the zero rows the data already holds.
     batch_size : int, optional
-        Samples per batch (the last batch may be smaller); ``None``: one full batch.
+        Samples per batch, at most the number of samples (the last batch may be smaller);
+        ``None``: one full batch.
     shuffle_seed : int, optional
         Shuffle the samples with this seed, differently every epoch; ``None`` keeps their order.
         The dataset object counts its passes: a fresh one repeats the same sequence of orders.
@@ -57,8 +58,6 @@ def make_dataset(
                 f"data must be a MultimodalData (with {field!r}), got {type(data).__name__}"
             )
     dtype = check_dtype("dtype", dtype).name
-    if batch_size is not None:
-        batch_size = check_int("batch_size", batch_size, low=1)
     shuffle_seed = check_seed(shuffle_seed, "shuffle_seed", allow_none=True)
     for group in ("inputs", "targets"):
         for key, array in getattr(data, group).items():
@@ -70,6 +69,8 @@ def make_dataset(
             f"got sample counts {sorted(sizes)}"
         )
     n = sizes.pop()
+    if batch_size is not None:  # as numpy_nn.train: a batch larger than the data is a mistake
+        batch_size = check_int("batch_size", batch_size, low=1, high=n)
 
     def tensor(array: np.ndarray) -> tf.Tensor:
         kind = np.asarray(array).dtype.kind
@@ -82,7 +83,7 @@ def make_dataset(
     options.experimental_optimization.inject_prefetch = False
     inputs = {m: tf.constant(x, dtype) for m, x in data.inputs.items()}
     targets = {h: tensor(y) for h, y in data.targets.items()}
-    if batch_size is None or batch_size >= n:
+    if batch_size is None or batch_size == n:
         return tf.data.Dataset.from_tensors((inputs, targets)).with_options(options)
     index = tf.data.Dataset.range(n)
     if shuffle_seed is not None:

@@ -1,6 +1,7 @@
 """Train on several worker processes with ``tf.distribute.MultiWorkerMirroredStrategy`` (ch. 5).
 
-The launcher starts N local workers; each runs the package's training loop with ``strategy=``.
+The recipe (:func:`train_job`) and the command line; the launcher that starts N local workers
+(each runs the package's training loop with ``strategy=``) lives in ``_launcher``.
 
 One machine, two workers on free ports of 127.0.0.1 (the launcher writes each one's ``TF_CONFIG``)::
 
@@ -22,10 +23,7 @@ import argparse
 import hashlib
 import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -37,6 +35,7 @@ from mmtutorial._checks import InvalidParameterError, check_int, check_number
 from mmtutorial.data import article_data, load_digits, standardize, train_test_split
 from mmtutorial.repro import set_seed
 
+from ._launcher import free_ports, launch, tf_config
 from ._replicas import is_chief, scope
 from ._tf import keras, tf
 from .data import make_dataset
@@ -48,38 +47,6 @@ __all__ = ["free_ports", "launch", "main", "run_worker", "tf_config", "train_job
 MODELS = ("article", "digits")
 RESULT_FILE = "result.json"
 WEIGHTS_FILE = "weights.npz"
-
-
-def free_ports(count: int) -> list[int]:
-    """Return ``count`` distinct TCP ports of 127.0.0.1 that are free right now.
-
-    Examples
-    --------
-    >>> ports = free_ports(2)
-    >>> len(set(ports)), all(1024 <= p < 65536 for p in ports)
-    (2, True)
-    """
-    count = check_int("count", count, low=1)
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:  # all open at once, so the ports differ
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def tf_config(ports: Sequence[int], index: int) -> dict:
-    """The ``TF_CONFIG`` of worker ``index`` in a cluster of local workers on ``ports``.
-
-    Examples
-    --------
-    >>> tf_config([2222, 2223], 1)["task"]
-    {'type': 'worker', 'index': 1}
-    """
-    workers = [f"127.0.0.1:{port}" for port in ports]
-    return {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
 
 
 def weights_digest(weights: Sequence[np.ndarray]) -> str:
@@ -164,7 +131,7 @@ def run_worker(options: argparse.Namespace) -> None:
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     index = strategy.cluster_resolver.task_id or 0
     out = options.out
-    crash = options.fail_worker == index  # dies after one epoch, its peers blocked in a step
+    crash = options.fail_worker == index  # test hook: dies after one epoch, its peers blocked
     start = time.perf_counter()
     history, weights = train_job(
         options.model,
@@ -193,77 +160,6 @@ def run_worker(options: argparse.Namespace) -> None:
             json.dump(result, stream)
 
 
-def _stop(processes: Sequence[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-    for process in processes:
-        process.wait()
-
-
-def _tail(path: str, lines: int = 8) -> str:
-    with open(path, encoding="utf-8", errors="replace") as stream:
-        return "".join(stream.readlines()[-lines:]).rstrip()
-
-
-def launch(workers: int, worker_args: Sequence[str], *, timeout: float = 300.0) -> int:
-    """Start ``workers`` local workers with ``worker_args``, wait, return an exit status.
-
-    Each worker is ``python -m mmtutorial.tf_nn.distributed --worker <worker_args>`` with its
-    ``TF_CONFIG`` (ports from :func:`free_ports`). Prints each worker's output in order when
-    all succeed (0). If a worker fails, or the run exceeds ``timeout`` seconds, stops the others
-    and prints which worker failed and the end of its output (1): a worker whose peer died would
-    otherwise wait for it forever.
-    """
-    workers = check_int("workers", workers, low=1)
-    timeout = check_number("timeout", timeout, low=0, low_open=True)
-    ports = free_ports(workers)
-    command = [sys.executable, "-m", "mmtutorial.tf_nn.distributed", "--worker", *worker_args]
-    processes = []
-    with tempfile.TemporaryDirectory(prefix="mmtutorial-workers-") as logs:
-        paths = [os.path.join(logs, f"worker{index}.log") for index in range(workers)]
-        try:
-            for index, path in enumerate(paths):
-                env = os.environ | {"TF_CONFIG": json.dumps(tf_config(ports, index))}
-                with open(path, "w", encoding="utf-8") as log:
-                    processes.append(
-                        subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-                    )
-            return _wait(processes, paths, time.monotonic() + timeout, timeout)
-        finally:
-            _stop(processes)
-
-
-def _wait(processes: list, paths: list[str], deadline: float, timeout: float) -> int:
-    """Poll the workers until all succeed (print their output), one fails, or time runs out."""
-    while True:
-        codes = [p.poll() for p in processes]
-        failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
-        if failed:
-            i = failed[0]
-            _stop(processes)
-            print(
-                f"worker {i} of {len(processes)} exited with code {codes[i]}; stopped the "
-                f"others. Its last lines:\n{_tail(paths[i])}",
-                file=sys.stderr,
-            )
-            return 1
-        if all(code == 0 for code in codes):
-            for index, path in enumerate(paths):
-                with open(path, encoding="utf-8", errors="replace") as stream:
-                    for line in stream.read().splitlines():
-                        print(f"[worker {index}] {line}")
-            return 0
-        if time.monotonic() > deadline:
-            _stop(processes)
-            print(
-                f"the {len(processes)} workers did not finish within {timeout:g} s; stopped them",
-                file=sys.stderr,
-            )
-            return 1
-        time.sleep(0.05)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mmtutorial.tf_nn.distributed",
@@ -280,12 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-every", type=int, default=0, help="chief's progress lines")
     parser.add_argument("--out", help="folder for the chief's checkpoints and results")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds (launcher)")
-    parser.add_argument(
-        "--fail-worker",
-        type=int,
-        default=-1,
-        help="for tests: this worker exits with an error after training",
-    )
+    # Test hook, hidden from --help: this worker exits with an error after training, so that
+    # tests/test_distributed.py can check how the launcher stops the others.
+    parser.add_argument("--fail-worker", type=int, default=-1, help=argparse.SUPPRESS)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 Chapter 4 builds the article's network with :func:`article_model` and checks it against the NumPy
 version (:func:`~mmtutorial.tf_nn.gradients_numpy_vs_tf`), and chapter 6 reuses it; chapter 5
-compares the fusion layers and adds auxiliary unimodal heads (``auxiliary_heads=True``).
+compares the fusion layers and adds auxiliary unimodal heads (``auxiliary_heads=True``). Below
+the builders: finding a built model's parts by name (its encoders, their outputs for a probe).
 """
 
 from __future__ import annotations
@@ -15,78 +16,21 @@ from mmtutorial._checks import (
     InvalidParameterError,
     check_bool,
     check_choice,
-    check_dims,
     check_dtype,
     check_int,
     check_mapping,
     check_seed,
 )
 
+from ._builder_args import _check_activation, _check_specs, _encoder_widths, _initializers
 from ._tf import keras
 from .attention import AttentionFusion
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 
-__all__ = ["FUSIONS", "article_model", "build_multimodal_model"]
+__all__ = ["FUSIONS", "article_model", "build_multimodal_model", "encoder_outputs"]
 
 #: Fusion types of :func:`build_multimodal_model` and the fewest modalities each needs.
 FUSIONS = {"concat": 1, "sum": 1, "mean": 1, "gated": 2, "tensor": 2, "lowrank": 2, "attention": 2}
-
-
-def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier():
-        raise InvalidParameterError(
-            f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}"
-        )
-    return name
-
-
-def _check_activation(name: str, activation: object) -> str | None:
-    try:
-        keras.activations.get(activation)
-    except (ValueError, TypeError):
-        raise InvalidParameterError(
-            f"{name} must be a Keras activation name or None, got {activation!r}"
-        ) from None
-    return activation
-
-
-def _check_specs(
-    modality_dims: Mapping[str, int],
-    head_specs: Mapping[str, tuple[int, str | None]],
-    auxiliary: bool = False,
-) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
-    dims = check_dims("modality_dims", modality_dims)
-    for m in dims:
-        _check_name(m, "modality")
-    heads = {}
-    for h, spec in check_mapping("head_specs", head_specs).items():
-        _check_name(h, "head")
-        if not isinstance(spec, tuple | list) or len(spec) != 2:
-            raise InvalidParameterError(
-                f"head_specs[{h!r}] must be (units, activation), got {spec!r}"
-            )
-        units = check_int(f"head_specs[{h!r}] units", spec[0], low=1)
-        heads[h] = (units, _check_activation(f"head_specs[{h!r}] activation", spec[1]))
-    layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
-    layer_names += [f"head_{h}" for h in heads]
-    if auxiliary:  # each aux_<m>_<h> names a layer and an output: it may clash with either
-        aux = [f"aux_{m}_{h}" for m in dims for h in heads]
-        layer_names += aux + [h for h in heads if h in aux]
-    clashes = sorted({n for n in layer_names if layer_names.count(n) > 1})
-    if clashes:
-        raise InvalidParameterError(
-            f"modality and head names give clashing layer names {clashes}; rename them"
-        )
-    return dims, heads
-
-
-def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int] | None:
-    if encoder_units is None:
-        return None
-    if isinstance(encoder_units, Mapping):
-        check_mapping("encoder_units", encoder_units, keys=dims, what="modalities")
-        return {m: check_int(f"encoder_units[{m!r}]", encoder_units[m], low=1) for m in dims}
-    return dict.fromkeys(dims, check_int("encoder_units", encoder_units, low=1))
 
 
 def _fusion_layer(
@@ -121,14 +65,6 @@ def _fusion_layer(
     units = check_int("fusion_units", units, low=1)
     rank = check_int("rank", 4 if rank is None else rank, low=1)
     return LowRankFusion(units, rank, kernel_initializer=init(), **kw)
-
-
-def _initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
-    """Return ``count`` Glorot-uniform initialisers on independent streams spawned from ``seed``."""
-    if seed is None:
-        return [keras.initializers.GlorotUniform() for _ in range(count)]
-    children = np.random.SeedSequence(seed).spawn(count)
-    return [keras.initializers.GlorotUniform(int(c.generate_state(1)[0])) for c in children]
 
 
 def build_multimodal_model(
@@ -191,6 +127,14 @@ def build_multimodal_model(
         fusion layer (absent: ``False``). Keras attaches the mask to ``x``'s tensors, and a later
         call on the same tensors reuses it: pass NumPy arrays, or fresh tensors each time.
 
+    Notes
+    -----
+    The layer names are a contract: the encoder of modality ``m`` is the layer ``encoder_<m>``,
+    and by that name alone :func:`~mmtutorial.tf_nn.train` finds it (``grad_norms[m]``, OGM-GE)
+    and :func:`encoder_outputs` reads it (both through ``models.encoder_layers``). A model built
+    by hand takes part by naming its encoders so; a modality without one reports the gradient
+    at its input, ``grad_norms["input_<m>"]``, and OGM-GE refuses a model with fewer than two.
+
     Examples
     --------
     >>> model = build_multimodal_model({"a": 4, "b": 6}, {"y": (1, None)},
@@ -252,40 +196,6 @@ def build_multimodal_model(
     return model
 
 
-def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:
-    """Return ``{"aux_<m>_<h>": h}``: the head whose target each auxiliary head learns.
-
-    Examples
-    --------
-    >>> model = build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3,
-    ...                                auxiliary_heads=True)
-    >>> auxiliary_head_targets(model)
-    {'aux_a_y': 'y'}
-    """
-    outputs = model.output if isinstance(model.output, dict) else {}
-    inputs = model.input if isinstance(model.input, dict) else {}
-    return {f"aux_{m}_{h}": h for m in inputs for h in outputs if f"aux_{m}_{h}" in outputs}
-
-
-def encoder_positions(model: keras.Model, variables: list) -> tuple[dict[str, list[int]], list]:
-    """Return ``({m: positions in variables of encoder_<m>'s weights}, [modalities without one])``.
-
-    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
-    >>> encoder_positions(model, model.trainable_variables)
-    ({'a': [0, 1], 'b': [2, 3]}, [])
-    >>> encoder_positions(article_model(), article_model().trainable_variables)
-    ({}, ['x1', 'x2'])
-    """
-    position = {id(v): i for i, v in enumerate(variables)}
-    layers = {layer.name: layer for layer in model.layers}
-    encoders = {
-        m: [position[id(v)] for v in layers[f"encoder_{m}"].trainable_variables]
-        for m in model.input
-        if f"encoder_{m}" in layers
-    }
-    return encoders, [m for m in model.input if m not in encoders]
-
-
 def article_model(dtype: str | np.dtype = "float32", seed: int | None = None) -> keras.Model:
     """The article's network in one call.
 
@@ -308,3 +218,92 @@ def article_model(dtype: str | np.dtype = "float32", seed: int | None = None) ->
         seed=seed,
         name="article",
     )
+
+
+def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:
+    """Return ``{"aux_<m>_<h>": h}``: the head whose target each auxiliary head learns.
+
+    Examples
+    --------
+    >>> model = build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3,
+    ...                                auxiliary_heads=True)
+    >>> auxiliary_head_targets(model)
+    {'aux_a_y': 'y'}
+    """
+    outputs = model.output if isinstance(model.output, dict) else {}
+    inputs = model.input if isinstance(model.input, dict) else {}
+    return {f"aux_{m}_{h}": h for m in inputs for h in outputs if f"aux_{m}_{h}" in outputs}
+
+
+def encoder_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    """Return ``{m: layer}``: the layer named ``encoder_<m>`` of each modality ``m`` that has one.
+
+    The one place that reads the naming convention of :func:`build_multimodal_model` (and of
+    :func:`~mmtutorial.tf_nn.build_dual_encoder`): the training loop's ``grad_norms``, OGM-GE
+    and :func:`encoder_outputs` find the encoders through it. A modality without such a layer
+    (the article's network feeds its inputs straight to the fusion) is left out.
+
+    Examples
+    --------
+    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
+    >>> {m: layer.name for m, layer in encoder_layers(model).items()}
+    {'a': 'encoder_a', 'b': 'encoder_b'}
+    >>> encoder_layers(article_model())
+    {}
+    """
+    layers = {layer.name: layer for layer in model.layers}
+    return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
+
+
+def encoder_positions(model: keras.Model, variables: list) -> tuple[dict[str, list[int]], list]:
+    """Return ``({m: positions in variables of encoder_<m>'s weights}, [modalities without one])``.
+
+    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
+    >>> encoder_positions(model, model.trainable_variables)
+    ({'a': [0, 1], 'b': [2, 3]}, [])
+    >>> encoder_positions(article_model(), article_model().trainable_variables)
+    ({}, ['x1', 'x2'])
+    """
+    position = {id(v): i for i, v in enumerate(variables)}
+    encoders = {
+        m: [position[id(v)] for v in layer.trainable_variables]
+        for m, layer in encoder_layers(model).items()
+    }
+    return encoders, [m for m in model.input if m not in encoders]
+
+
+def encoder_outputs(model: keras.Model, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return each modality's encoder output ``e_m``, shape ``(batch, encoder units)``.
+
+    For a linear probe: how much about the targets each encoder has learned. ``inputs`` maps
+    every modality of ``model`` to a ``(batch, d_m)`` array; modalities without an
+    ``encoder_<m>`` layer are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmtutorial.tf_nn import build_multimodal_model
+    >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
+    >>> e = encoder_outputs(model, {"a": np.ones((5, 2)), "b": np.ones((5, 3))})
+    >>> {m: v.shape for m, v in e.items()}
+    {'a': (5, 4), 'b': (5, 4)}
+    """
+    if not isinstance(model, keras.Model) or not isinstance(model.input, dict):
+        raise InvalidParameterError(
+            f"model must be a Keras model taking a dict of modalities, got {model!r}"
+        )
+    check_mapping("inputs", inputs, keys=model.input, what="modalities")
+    encoders = encoder_layers(model)
+    if not encoders:
+        raise InvalidParameterError(
+            f"model {model.name!r} has no encoder_<modality> layer for {sorted(model.input)}"
+        )
+    x = {}
+    for m, spec in model.input.items():
+        x[m] = np.asarray(inputs[m], dtype=spec.dtype)
+        if x[m].ndim != 2 or x[m].shape[1] != spec.shape[-1]:
+            raise InvalidParameterError(
+                f"inputs[{m!r}] must have shape (batch, {spec.shape[-1]}), got {x[m].shape}"
+            )
+    probe = keras.Model(model.input, {m: layer.output for m, layer in encoders.items()})
+    return {m: np.asarray(e) for m, e in probe(x, training=False).items()}

@@ -1,8 +1,8 @@
 """A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
 
 Read top to bottom: one ``tf.GradientTape`` step returning a nested record, then :class:`Trainer`
-and :func:`train`, which run it in the epoch loops of ``_loops`` (chapter 4;
-chapter 5 adds the imbalance remedies and loss weighting of :mod:`~mmtutorial.tf_nn.balance`).
+and :func:`train`, which run it in the epoch loops of ``_loops`` (chapter 4; chapter 5 adds the
+imbalance remedies of :mod:`.balance` and the loss weighting of :mod:`.loss_weighting`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 from mmtutorial._checks import InvalidParameterError, check_bool, check_int, check_mapping
 from mmtutorial.history import History
 
-from . import balance
+from . import balance, loss_weighting
 from ._arguments import check_data, check_losses, check_metrics, check_model, check_optimizer
 from ._history_io import Checkpoints, append_epochs, progress_line
 from ._loops import XLA_STEPS_PER_CALL, make_runner
 from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
 from ._tf import keras, tf
 from .balance import OGMGE
-from .models import auxiliary_head_targets, encoder_positions
+from .models import auxiliary_head_targets, encoder_layers, encoder_positions
 
 __all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
 
@@ -64,7 +64,7 @@ def make_train_step(
                 tape.watch(x[m])
             y_hat = balance.forward(model, x, modality_dropout, seed, step_number)
             heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
-            total, weights = balance.weighted_total(heads, loss_weights, log_variances)
+            total, weights = loss_weighting.weighted_total(heads, loss_weights, log_variances)
             total = tf.add_n([total, *model.losses])
         grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
         norms = {m: tf.linalg.global_norm([grads[i] for i in encoders[m]]) for m in encoders}
@@ -94,8 +94,8 @@ def grad_norm_names(model: keras.Model) -> list[str]:
     >>> grad_norm_names(build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3))
     ['a']
     """
-    layers = {layer.name for layer in model.layers}
-    return [m if f"encoder_{m}" in layers else f"input_{m}" for m in model.input]
+    encoders = encoder_layers(model)
+    return [m if m in encoders else f"input_{m}" for m in model.input]
 
 
 class Trainer:
@@ -143,7 +143,7 @@ class Trainer:
             )
         self.log_variances = self.options["log_variances"]  # learned with the model
         with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
-            self.optimizer = check_optimizer(optimizer)
+            self.optimizer = check_optimizer(optimizer, self.model.trainable_variables)
             if self.strategy is None:
                 self.optimizer.build(
                     self.model.trainable_variables + list(self.log_variances.values())

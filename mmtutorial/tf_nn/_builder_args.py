@@ -1,0 +1,80 @@
+"""What the two builders share: checks of their names and layer specs, and seeded initialisers.
+
+Used by :func:`~mmtutorial.tf_nn.build_multimodal_model` and, for names and initialisers,
+:func:`~mmtutorial.tf_nn.build_dual_encoder` (chapters 4 to 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from mmtutorial._checks import InvalidParameterError, check_dims, check_int, check_mapping
+
+from ._tf import keras
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise InvalidParameterError(
+            f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}"
+        )
+    return name
+
+
+def _check_activation(name: str, activation: object) -> str | None:
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError):
+        raise InvalidParameterError(
+            f"{name} must be a Keras activation name or None, got {activation!r}"
+        ) from None
+    return activation
+
+
+def _check_specs(
+    modality_dims: Mapping[str, int],
+    head_specs: Mapping[str, tuple[int, str | None]],
+    auxiliary: bool = False,
+) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
+    dims = check_dims("modality_dims", modality_dims)
+    for m in dims:
+        _check_name(m, "modality")
+    heads = {}
+    for h, spec in check_mapping("head_specs", head_specs).items():
+        _check_name(h, "head")
+        if not isinstance(spec, tuple | list) or len(spec) != 2:
+            raise InvalidParameterError(
+                f"head_specs[{h!r}] must be (units, activation), got {spec!r}"
+            )
+        units = check_int(f"head_specs[{h!r}] units", spec[0], low=1)
+        heads[h] = (units, _check_activation(f"head_specs[{h!r}] activation", spec[1]))
+    layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
+    layer_names += [f"head_{h}" for h in heads]
+    if auxiliary:  # each aux_<m>_<h> names a layer and an output: it may clash with either
+        aux = [f"aux_{m}_{h}" for m in dims for h in heads]
+        layer_names += aux + [h for h in heads if h in aux]
+    clashes = sorted({n for n in layer_names if layer_names.count(n) > 1})
+    if clashes:
+        raise InvalidParameterError(
+            f"modality and head names give clashing layer names {clashes}; rename them"
+        )
+    return dims, heads
+
+
+def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int] | None:
+    if encoder_units is None:
+        return None
+    if isinstance(encoder_units, Mapping):
+        check_mapping("encoder_units", encoder_units, keys=dims, what="modalities")
+        return {m: check_int(f"encoder_units[{m!r}]", encoder_units[m], low=1) for m in dims}
+    return dict.fromkeys(dims, check_int("encoder_units", encoder_units, low=1))
+
+
+def _initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
+    """Return ``count`` Glorot-uniform initialisers on independent streams spawned from ``seed``."""
+    if seed is None:
+        return [keras.initializers.GlorotUniform() for _ in range(count)]
+    children = np.random.SeedSequence(seed).spawn(count)
+    return [keras.initializers.GlorotUniform(int(c.generate_state(1)[0])) for c in children]
