@@ -66,11 +66,11 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "defaults",
         "Default seed and dtype of the builders",
-        "``seed=0``, ``float64`` (``article_network(seed=0, dtype=float64)``, positional)",
-        "``seed=None`` (unseeded), ``float32`` (``article_model(dtype='float32', seed=None)``)",
-        "decided",
-        "Keyword-only ``seed=0`` and ``dtype='float64'`` in every builder of both engines: a "
-        "printed training result must survive one rounding (float32 training is chaotic), so "
+        "keyword-only ``seed=0`` and ``dtype=float64`` (``article_network(*, seed, dtype)``)",
+        "keyword-only ``seed=0`` and ``dtype='float64'`` (``article_model(*, seed, dtype)``); "
+        "``make_dataset`` float64 too, and ``train`` casts data to the model's dtype",
+        "same",
+        "A printed training result must survive one rounding (float32 training is chaotic), so "
         "float32 is passed explicitly where float32 is the lesson.",
     ),
     Clause(

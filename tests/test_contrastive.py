@@ -70,7 +70,7 @@ def test_dual_encoder_embeds_on_the_unit_sphere_reproducibly():
     x = {"pix": RNG.normal(size=(5, 240)), "fou": RNG.normal(size=(5, 76))}
     out, out_again = embed(model, x), embed(again, MultimodalData(x, {}))
     for m in dims:
-        assert out[m].shape == (5, 8) and out[m].dtype == np.float32
+        assert out[m].shape == (5, 8) and out[m].dtype == np.float64
         np.testing.assert_allclose(np.linalg.norm(out[m], axis=1), 1.0, rtol=1e-5)
         np.testing.assert_array_equal(out[m], out_again[m])
     names = [layer.name for layer in model.layers]

@@ -104,6 +104,29 @@ def test_the_api_page_shows_the_generated_table():
 # --- the rows marked same -----------------------------------------------------------------------
 
 
+def test_defaults(engine):
+    if isinstance(engine, NumpyEngine):
+        from mmtutorial.numpy_nn import MultimodalNet
+        from mmtutorial.numpy_nn import article_network as article
+
+        def weights(**kwargs):
+            return list(MultimodalNet(DIMS, HEADS, **kwargs).parameters().values())
+    else:
+        from mmtutorial.tf_nn import article_model as article
+        from mmtutorial.tf_nn import build_multimodal_model
+
+        def weights(**kwargs):
+            heads = {h: (units, None) for h, units in HEADS.items()}
+            return build_multimodal_model(DIMS, heads, **kwargs).get_weights()
+
+    default, seeded = weights(), weights(seed=0)
+    assert all(w.dtype == np.float64 for w in default)
+    assert all(np.array_equal(a, b) for a, b in zip(default, seeded, strict=True))
+    assert not np.array_equal(default[0], weights(seed=1)[0])
+    with pytest.raises(TypeError):
+        article(0)  # seed and dtype are keyword-only
+
+
 @pytest.mark.parametrize("loss", ["mse", "half_squared_error"])
 def test_loss_names(engine, loss):
     history = engine.fit(data(), loss=loss)

@@ -15,7 +15,12 @@ another BLAS kernel, oneDNN and one thread to catch what slips through):
   right before it (``agree to 1e-14``); so does a number with more than 6 significant digits
   (``0.30000000000000004``);
 - losses and accuracies are rounded to what the sentence using them needs (often 3 digits);
-- timings only in cells with the cell tag ``nbval-ignore-output`` (this check skips those cells).
+- timings only in cells with the cell tag ``nbval-ignore-output`` (this check skips those cells),
+  together with the tag ``timing``: a cell ignored for any other reason fails here. What moves
+  between machines is printed at a precision that survives, never ignored;
+- every decimal number the prose quotes (markdown cells and figures' alt text) appears in an output
+  or the code of its page, so regenerating a notebook cannot leave its prose behind
+  (``test_prose_quotes_only_numbers_its_page_prints``).
 
 Never silence a cell that carries a claim with that tag or a sanitizer regex: make what it prints
 stable instead. Cell tags, not ``# NBVAL_...`` comments (which would show on the rendered page):
@@ -44,6 +49,7 @@ BOUND = re.compile(
     r"(?:<|≤|\b(?:below|under|less than|smaller than|at most|within|to))\s*$", re.IGNORECASE
 )
 IGNORED = "nbval-ignore-output"  # the cell tag nbval reads
+TIMING = "timing"  # the only reason for IGNORED
 NBVAL_COMMENT = re.compile(r"#\s*NBVAL", re.IGNORECASE)
 
 
@@ -96,6 +102,12 @@ def hygiene_problems(nb: dict) -> list[str]:
                 "'nbval-ignore-output' or 'raises-exception' instead (comments show on the page)"
             )
         ignored = IGNORED in cell.get("metadata", {}).get("tags", [])
+        if ignored and TIMING not in cell.get("metadata", {}).get("tags", []):
+            problems.append(
+                f"cell {head!r} is tagged {IGNORED!r} without {TIMING!r}: only timings are not "
+                "compared; print a result that moves between machines at a precision that "
+                "survives, or as an asserted bound"
+            )
         for output in cell.get("outputs", []):
             if output.get("name") == "stderr":
                 problems.append(f"stderr output in cell {head!r}: {_output_text(output)[:80]!r}")
@@ -226,7 +238,74 @@ def test_bounds_and_ordinary_numbers_are_stable(text: str):
 
 
 def test_timing_cells_are_not_checked_for_rounding():
-    timing = _code("print(t)", 1, [_stdout("0.000000123 s\n")], tags=[IGNORED])
+    timing = _code("print(t)", 1, [_stdout("0.000000123 s\n")], tags=[IGNORED, TIMING])
     assert hygiene_problems(_nb([_md("# T"), timing])) == []
+    hidden = _code("print(acc)", 1, [_stdout("0.86\n")], tags=[IGNORED])  # not a timing
+    assert any(f"without {TIMING!r}" in p for p in hygiene_problems(_nb([_md("# T"), hidden])))
     untagged = _code("print(t)", 1, [_stdout("0.000000123 s\n")])
     assert hygiene_problems(_nb([_md("# T"), untagged])) != []
+
+
+# --- numbers in the prose -----------------------------------------------------------------------
+
+DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.]*\d)")
+# Not prose: maths, code, role targets and link addresses.
+NOT_PROSE = re.compile(
+    r"\$\$.*?\$\$|\$[^$\n]*\$|^(```|~~~).*?^\1|`[^`\n]*`|\]\([^)]*\)", re.DOTALL | re.MULTILINE
+)
+# Decimals a page's prose may quote without printing them, each with the reason.
+NOT_RESULTS = {
+    ("ch04_tensorflow", "2.16"): "the TensorFlow version from which Keras 3 is the default",
+    ("ch05_distributed", "2.21"): "the TensorFlow version the page was measured with",
+    ("ch05_distributed", "3.15"): "the Keras version the page was measured with",
+}
+
+
+def prose_numbers(nb: dict) -> list[tuple[str, str]]:
+    """``(number, context)`` for each decimal in the prose and alt texts of ``nb``."""
+    texts = [_source(c) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    texts += [
+        c.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "") for c in nb["cells"]
+    ]
+    found = []
+    for text in texts:
+        prose = NOT_PROSE.sub(" ", text)
+        for match in DECIMAL.finditer(prose):
+            context = prose[max(0, match.start() - 40) : match.end() + 10].replace("\n", " ")
+            found.append((match.group(0), context))
+    return found
+
+
+def unprinted_numbers(nb: dict, page: str) -> list[str]:
+    """The prose's decimals that no output or code of the page shows (and not excused)."""
+    shown = [_source(c) for c in nb["cells"] if c["cell_type"] == "code"]
+    shown += [_output_text(o) for c in nb["cells"] for o in c.get("outputs", [])]
+    text = "\n".join(shown)
+    return [
+        f"{number!r} in '...{context}...'"
+        for number, context in prose_numbers(nb)
+        if (page, number) not in NOT_RESULTS
+        and not re.search(rf"(?<![\d.]){re.escape(number)}(?!\d)", text)
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_prose_quotes_only_numbers_its_page_prints(path: Path):
+    missing = unprinted_numbers(json.loads(path.read_text(encoding="utf-8")), path.stem)
+    assert not missing, (
+        f"{path.name}: the prose quotes numbers no output of the page prints (stale after a "
+        "re-run?): print them, round the prose to what is printed, or say it in words:\n  "
+        + "\n  ".join(missing)
+    )
+
+
+def test_prose_numbers_are_matched_at_the_printed_precision():
+    nb = _nb(
+        [
+            _md("# T\n\nThe test accuracy is 0.86, with $\\eta = 0.01$ and `lr=0.5`."),
+            _code("print(acc)", 1, [_stdout("test accuracy 0.862\n")]),
+        ]
+    )
+    assert unprinted_numbers(nb, "t") == ["'0.86' in '...# T  The test accuracy is 0.86, with ...'"]
+    nb["cells"][1]["outputs"] = [_stdout("test accuracy 0.86\n")]
+    assert unprinted_numbers(nb, "t") == []

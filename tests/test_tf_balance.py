@@ -35,7 +35,7 @@ def model(seed: int = 0, **kwargs) -> keras.Model:
 
 
 def batch(data: MultimodalData) -> tuple[dict, dict]:
-    x = {m: tf.constant(v, tf.float32) for m, v in data.inputs.items()}
+    x = {m: tf.constant(v, tf.float64) for m, v in data.inputs.items()}
     return x, {h: tf.constant(v) for h, v in data.targets.items()}
 
 

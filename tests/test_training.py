@@ -345,7 +345,7 @@ def test_nan_inputs_or_a_non_finite_loss_stop_training_with_an_error(jit_compile
         train(
             article_model(seed=0),
             make_dataset(article_data()),
-            keras.optimizers.SGD(1e30),
+            keras.optimizers.SGD(1e300),
             losses={"y1": "mse", "y2": "mse"},
             epochs=5,
             jit_compile=jit_compile,
@@ -420,3 +420,16 @@ def test_train_errors(kwargs, message):
         args["data"] = datasets[args["data"]]
     with pytest.raises(InvalidParameterError, match=message):
         train(args.pop("model"), args.pop("data"), args.pop("optimizer"), **args)
+
+
+def test_a_keras_loss_object_computes_in_the_heads_dtype():
+    data = synthetic("classification", n=64)
+    model = encoder_model({"label": (3, None)})  # float64, the default
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)  # float32 unless told
+    history = train(
+        model, make_dataset(data), keras.optimizers.SGD(0.0), losses={"label": ce}, epochs=1
+    )
+    logits = model(data.inputs)["label"]
+    exact = tf.nn.sparse_softmax_cross_entropy_with_logits(data.targets["label"], logits)
+    assert logits.dtype == tf.float64 and ce.dtype == "float32"  # the caller's object unchanged
+    assert abs(history.loss[0] / float(tf.reduce_mean(exact)) - 1) < 1e-12

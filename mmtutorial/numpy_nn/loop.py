@@ -25,6 +25,7 @@ from .._checks import (
 )
 from ..data import MultimodalData, batches
 from ..history import History
+from ..perturb import record_run
 from .network import MultimodalNet
 
 
@@ -243,4 +244,5 @@ def train(
                 f"{watcher.best:#.3g} at step {watcher.best_step}"
                 + (", its weights restored" if early_stopping.restore_best_weights else "")
             )
+    record_run("numpy_nn", history.loss)
     return history

@@ -30,15 +30,30 @@ def check_model(model: Any) -> keras.Model:
 def check_losses(
     model: keras.Model, losses: Any, loss_weights: Any
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """Return ``({head: loss function}, {head: weight})`` for the heads ``losses`` names."""
+    """Return ``({head: loss function}, {head: weight})`` for the heads ``losses`` names.
+
+    A Keras loss object computes in its own dtype, float32 unless it was made with ``dtype=``,
+    whatever its inputs: a float64 head's loss and its gradient would be rounded to float32. So
+    each loss object is used in the dtype of its head's output (a copy when that differs).
+    """
     losses = check_mapping("losses", losses, keys=model.output, what="heads", exact=False)
     weights = check_mapping(
         "loss_weights", loss_weights or {}, keys=losses, what="heads", exact=False, allow_empty=True
     )
     return (
-        {h: get_loss(f"losses[{h!r}]", loss) for h, loss in losses.items()},
+        {
+            h: _in_dtype(get_loss(f"losses[{h!r}]", loss), model.output[h].dtype)
+            for h, loss in losses.items()
+        },
         {h: check_number(f"loss_weights[{h!r}]", weights.get(h, 1.0), low=0) for h in losses},
     )
+
+
+def _in_dtype(loss: Any, dtype: Any) -> Any:
+    """``loss``, or for a Keras loss object of another dtype, the same loss in ``dtype``."""
+    if isinstance(loss, keras.losses.Loss) and loss.dtype != tf.as_dtype(dtype).name:
+        return type(loss).from_config({**loss.get_config(), "dtype": tf.as_dtype(dtype).name})
+    return loss
 
 
 def check_optimizer(optimizer: Any, variables: Sequence[Any] = ()) -> keras.optimizers.Optimizer:
@@ -140,3 +155,25 @@ def check_metrics(
             metric = _check_metric(f"metrics[{h!r}][{i}]", m, target, units)
             metrics[f"{h}_{metric.name}"] = (h, metric)
     return metrics
+
+
+def cast_to_model(data: tf.data.Dataset, model: keras.Model) -> tf.data.Dataset:
+    """Return ``data`` with its float inputs and targets in the dtypes of the model's inputs
+    and outputs (``data`` itself when they already are): a float32 model trains on a float64
+    dataset, and the other way round, without a word."""
+    inputs = {m: tf.as_dtype(model.input[m].dtype) for m in data.element_spec[0]}
+    outputs = {h: tf.as_dtype(model.output[h].dtype) for h in data.element_spec[1]}
+
+    def differs(spec: tf.TensorSpec, dtype: tf.DType) -> bool:
+        return spec.dtype.is_floating and spec.dtype != dtype
+
+    pairs = [*zip(data.element_spec[0].values(), inputs.values(), strict=True)]
+    pairs += [(s, outputs[h]) for h, s in data.element_spec[1].items() if h in model.output]
+    if not any(differs(spec, dtype) for spec, dtype in pairs):
+        return data
+
+    def cast(group: dict, dtypes: dict) -> dict:
+        return {k: tf.cast(t, dtypes[k]) if t.dtype.is_floating and k in dtypes else t
+                for k, t in group.items()}  # fmt: skip
+
+    return data.map(lambda x, y: (cast(x, inputs), cast(y, outputs)))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mmtutorial._checks import InvalidParameterError, check_dims, check_int, check_mapping
+from mmtutorial.perturb import perturb_from_environment
 
 from ._tf import keras
 
@@ -78,3 +79,11 @@ def _initializers(seed: int | None, count: int) -> list[keras.initializers.Initi
         return [keras.initializers.GlorotUniform() for _ in range(count)]
     children = np.random.SeedSequence(seed).spawn(count)
     return [keras.initializers.GlorotUniform(int(c.generate_state(1)[0])) for c in children]
+
+
+def perturbed(model: keras.Model) -> keras.Model:
+    """Return ``model``, its initial weights moved as ``MMTUTORIAL_PERTURB`` asks (if set)."""
+    moved = perturb_from_environment(model.get_weights())
+    if moved is not None:
+        model.set_weights(moved)
+    return model

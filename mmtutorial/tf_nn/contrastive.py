@@ -21,9 +21,10 @@ from mmtutorial._checks import (
     check_seed,
 )
 from mmtutorial.history import History
+from mmtutorial.perturb import record_run
 
 from ._arguments import check_optimizer
-from ._builder_args import _check_name, _initializers
+from ._builder_args import _check_name, _initializers, perturbed
 from ._history_io import progress_line
 from ._tf import keras, tf
 from .losses import info_nce
@@ -36,9 +37,9 @@ def build_dual_encoder(
     dims: Mapping[str, int],
     embed_dim: int = 16,
     hidden_units: int = 64,
-    seed: int | None = None,
     *,
-    dtype: str | np.dtype = "float32",
+    seed: int | None = 0,
+    dtype: str | np.dtype = "float64",
     name: str = "dual_encoder",
 ) -> keras.Model:
     """Build one encoder per modality, each ending in an L2-normalised embedding of one width.
@@ -55,10 +56,11 @@ def build_dual_encoder(
         Width of the shared embedding space.
     hidden_units : int
         Width of each encoder.
-    seed : int, optional
-        Seeds the Glorot-uniform initialisers, each layer on its own stream.
+    seed : int or None
+        Seeds the Glorot-uniform initialisers, each layer on its own stream; ``None``: unseeded.
     dtype : float32 or float64
-        Dtype of the inputs and the weights.
+        Dtype of the inputs and the weights (float64 by default, see
+        :func:`~mmtutorial.tf_nn.build_multimodal_model`).
     name : str
         The model's name.
 
@@ -96,7 +98,7 @@ def build_dual_encoder(
             embed_dim, kernel_initializer=init(), dtype=dtype, name=f"projection_{m}"
         )(hidden)
         outputs[m] = keras.layers.UnitNormalization(dtype=dtype, name=f"embedding_{m}")(projected)
-    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+    return perturbed(keras.Model(inputs=inputs, outputs=outputs, name=name))
 
 
 def _check_dual_encoder(model: Any) -> list[str]:
@@ -246,4 +248,5 @@ def train_contrastive(
             )
         if log_every and (epoch % log_every == 0 or epoch == epochs):
             print(progress_line(history, epochs))
+    record_run("tf_nn", history.loss)  # for make nbval-sweep
     return history

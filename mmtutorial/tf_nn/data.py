@@ -26,7 +26,7 @@ def make_dataset(
     batch_size: int | None = None,
     *,
     shuffle_seed: int | None = None,
-    dtype: str | np.dtype = "float32",
+    dtype: str | np.dtype = "float64",
 ) -> tf.data.Dataset:
     """Return a finite dataset of ``(inputs, targets)`` batches from in-memory data.
 
@@ -43,7 +43,9 @@ def make_dataset(
         The dataset object counts its passes: a fresh one repeats the same sequence of orders.
         A full batch is never shuffled (its mean gradient does not depend on the order).
     dtype : numpy dtype or str, float32 or float64
-        Dtype of the inputs and of float targets; integer targets become int64 labels.
+        Dtype of the inputs and of float targets (float64 by default, as the builders);
+        integer targets become int64 labels. :func:`~mmtutorial.tf_nn.train` casts them to the
+        model's dtype in any case.
 
     Examples
     --------
