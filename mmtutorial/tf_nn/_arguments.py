@@ -16,12 +16,12 @@ from .losses import get_loss
 from .models import auxiliary_head_targets
 
 
-def check_model(model: Any) -> keras.Model:
+def check_model(model: Any, name: str = "model") -> keras.Model:
     """Return ``model`` if it is a Keras model from a dict of modalities to a dict of heads."""
-    model = check_instance("model", model, keras.Model, "a Keras model")
+    model = check_instance(name, model, keras.Model, "a Keras model")
     if not isinstance(model.input, dict) or not isinstance(model.output, dict):
         raise InvalidParameterError(
-            "model must take a dict of modalities and return a dict of heads, got inputs "
+            f"{name} must take a dict of modalities and return a dict of heads, got inputs "
             f"{type(model.input).__name__} and outputs {type(model.output).__name__}"
         )
     return model
@@ -112,6 +112,14 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
     return steps
 
 
+def target_fits(shape: tuple, integer: bool, units: int) -> bool:
+    """Whether a target whose samples have ``shape`` fits a head of ``units`` outputs as it is.
+
+    ``(units,)`` always; ``()`` or ``(1,)`` for integer labels and for a one-unit head.
+    """
+    return shape == (units,) or (shape in ((), (1,)) and (integer or units == 1))
+
+
 def _check_target(head: str, target: tf.TensorSpec, output: Any) -> None:
     """Fail unless ``target`` fits head ``head``'s output ``(batch, units)`` without broadcasting.
 
@@ -120,8 +128,8 @@ def _check_target(head: str, target: tf.TensorSpec, output: Any) -> None:
     would broadcast, say, a ``(batch, 1)`` float target against ``(batch, units)`` outputs and
     train on nonsense without a word.
     """
-    units, shape = output.shape[-1], tuple(target.shape[1:])
-    if shape != (units,) and not (shape in ((), (1,)) and (target.dtype.is_integer or units == 1)):
+    units = output.shape[-1]
+    if not target_fits(tuple(target.shape[1:]), target.dtype.is_integer, units):
         expected = f"(batch, {units})" + (" or (batch,) labels" if target.dtype.is_integer else "")
         raise InvalidParameterError(
             f"data targets[{head!r}] have shape {tuple(target.shape)}, head {head!r} "

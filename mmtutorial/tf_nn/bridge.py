@@ -21,6 +21,7 @@ from mmtutorial._checks import (
 )
 from mmtutorial.numpy_nn import MultimodalNet
 
+from ._arguments import check_model, target_fits
 from ._tf import keras, tf
 from .losses import get_loss
 
@@ -32,17 +33,6 @@ _NUMPY_NAMES = {"kernel": "W", "bias": "b"}
 def _numpy_name(variable: Any) -> str:
     layer, _, kind = variable.path.rpartition("/")
     return f"{layer}/{_NUMPY_NAMES.get(kind, kind)}"
-
-
-def _check_model(tf_model: Any) -> keras.Model:
-    """Return ``tf_model`` if it is a Keras model from a dict of modalities to a dict of heads."""
-    check_instance("tf_model", tf_model, keras.Model, "a Keras model")
-    if not isinstance(tf_model.input, dict) or not isinstance(tf_model.output, dict):
-        raise InvalidParameterError(
-            "tf_model must take a dict of modalities and return a dict of heads, got inputs "
-            f"{type(tf_model.input).__name__} and outputs {type(tf_model.output).__name__}"
-        )
-    return tf_model
 
 
 def _check_targets(
@@ -63,8 +53,8 @@ def _check_targets(
     for h in heads:
         y = check_finite(f"targets[{h!r}]", targets[h])
         units = int(tf_model.output[h].shape[-1])
-        column_ok = y.dtype.kind in "iu" or units == 1  # labels, or one unit: (batch,) too
-        if y.shape != (batch, units) and not (column_ok and y.shape in ((batch,), (batch, 1))):
+        if len(y) != batch or not target_fits(y.shape[1:], y.dtype.kind in "iu", units):
+            column_ok = y.dtype.kind in "iu" or units == 1  # labels, or one unit: (batch,) too
             expected = f"(batch, {units})" + (" or (batch,)" if column_ok else "")
             raise InvalidParameterError(
                 f"targets[{h!r}] must have shape {expected} with batch {batch}, got {y.shape}"
@@ -152,7 +142,7 @@ def tf_gradients(
     >>> grads["shared/W"].shape
     (20, 20)
     """
-    _check_model(tf_model)
+    check_model(tf_model, "tf_model")
     losses = check_mapping("losses", losses, keys=tf_model.output, what="heads", exact=False)
     functions = {h: get_loss(f"losses[{h!r}]", kind) for h, kind in losses.items()}
     weights = check_mapping(
