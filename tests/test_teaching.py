@@ -293,8 +293,9 @@ SOLUTION = re.compile(r"^`{3,}\{solution-(start|end)\}[ \t]*(\S*)", re.MULTILINE
 
 
 def chapter_prefix(name: str) -> str:
-    """``ch05_distributed.ipynb`` -> ``ch05d``, ``ch03a_formulas.ipynb`` -> ``ch03a``."""
-    return "ch05d" if name.startswith("ch05_distributed") else name.split("_")[0]
+    """``ch05_distributed.ipynb`` -> ``ch05d``, ``ch03a_formulas.ipynb`` -> ``ch03a``,
+    ``numerics.ipynb`` -> ``numerics``."""
+    return "ch05d" if name.startswith("ch05_distributed") else Path(name).stem.split("_")[0]
 
 
 def exercise_problems(nb: dict, name: str) -> list[str]:
