@@ -146,8 +146,9 @@ class MultimodalNet:
         )
         self._build(check_rng("seed", seed), init)
         moved = perturb_from_environment(list(self.parameters().values()))  # make nbval-sweep
-        for value, new in zip(self.parameters().values(), moved or [], strict=False):
-            value[...] = new
+        if moved is not None:
+            for value, new in zip(self.parameters().values(), moved, strict=True):
+                value[...] = new
         self._forget_batch()
 
     def _forget_batch(self) -> None:

@@ -1,4 +1,5 @@
-"""What the two builders share: checks of their names and layer specs, and seeded initialisers.
+"""What the two builders share: checks of their names and layer specs, seeded initialisers, and
+the perturbation of the initial weights that ``MMTUTORIAL_PERTURB`` asks for (``make nbval-sweep``).
 
 Used by :func:`~mmtutorial.tf_nn.build_multimodal_model` and, for names and initialisers,
 :func:`~mmtutorial.tf_nn.build_dual_encoder` (chapters 4 to 6).
