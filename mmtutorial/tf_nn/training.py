@@ -291,8 +291,8 @@ def train(
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
 
     Each step is :func:`make_train_step`'s; whole runs of epochs execute inside one
-    ``tf.function``, so Python runs only between progress lines and checkpoints. The arguments
-    come in the order of :func:`mmtutorial.numpy_nn.train`'s, and so does the result.
+    ``tf.function``, so Python runs only between progress lines and checkpoints. Where it and
+    :func:`mmtutorial.numpy_nn.train` agree, and where not yet, is :mod:`mmtutorial.contract`.
 
     Parameters
     ----------
