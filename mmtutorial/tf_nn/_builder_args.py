@@ -17,7 +17,8 @@ from mmtutorial.perturb import perturb_from_environment
 from ._tf import keras
 
 
-def _check_name(name: object, what: str) -> str:
+def check_name(name: object, what: str) -> str:
+    """Return ``name`` if it is a Python identifier (a modality or head name)."""
     if not isinstance(name, str) or not name.isidentifier():
         raise InvalidParameterError(
             f"{what} names must be Python identifiers (e.g. 'pix'), got {name!r}"
@@ -25,7 +26,8 @@ def _check_name(name: object, what: str) -> str:
     return name
 
 
-def _check_activation(name: str, activation: object) -> str | None:
+def check_activation(name: str, activation: object) -> str | None:
+    """Return ``activation`` if Keras knows it (a name or ``None``)."""
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError):
@@ -35,23 +37,24 @@ def _check_activation(name: str, activation: object) -> str | None:
     return activation
 
 
-def _check_specs(
+def check_specs(
     modality_dims: Mapping[str, int],
     head_specs: Mapping[str, tuple[int, str | None]],
     auxiliary: bool = False,
 ) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
+    """Return ``(dims, heads)`` checked, refusing names that give two layers one name."""
     dims = check_dims("modality_dims", modality_dims)
     for m in dims:
-        _check_name(m, "modality")
+        check_name(m, "modality")
     heads = {}
     for h, spec in check_mapping("head_specs", head_specs).items():
-        _check_name(h, "head")
+        check_name(h, "head")
         if not isinstance(spec, tuple | list) or len(spec) != 2:
             raise InvalidParameterError(
                 f"head_specs[{h!r}] must be (units, activation), got {spec!r}"
             )
         units = check_int(f"head_specs[{h!r}] units", spec[0], low=1)
-        heads[h] = (units, _check_activation(f"head_specs[{h!r}] activation", spec[1]))
+        heads[h] = (units, check_activation(f"head_specs[{h!r}] activation", spec[1]))
     layer_names = [*dims, *(f"encoder_{m}" for m in dims), "fusion", "shared"]
     layer_names += [f"head_{h}" for h in heads]
     if auxiliary:  # each aux_<m>_<h> names a layer and an output: it may clash with either
@@ -65,7 +68,8 @@ def _check_specs(
     return dims, heads
 
 
-def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int] | None:
+def encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int] | None:
+    """Return ``{m: units}`` from one width or a dict of widths; ``None``: no encoders."""
     if encoder_units is None:
         return None
     if isinstance(encoder_units, Mapping):
@@ -74,7 +78,7 @@ def _encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, in
     return dict.fromkeys(dims, check_int("encoder_units", encoder_units, low=1))
 
 
-def _initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
+def initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
     """Return ``count`` Glorot-uniform initialisers on independent streams spawned from ``seed``."""
     if seed is None:
         return [keras.initializers.GlorotUniform() for _ in range(count)]

@@ -24,7 +24,7 @@ from mmtutorial.history import History
 from mmtutorial.perturb import record_run
 
 from ._arguments import check_optimizer
-from ._builder_args import _check_name, _initializers, perturbed
+from ._builder_args import check_name, initializers, perturbed
 from ._history_io import progress_line
 from ._tf import keras, tf
 from .losses import info_nce
@@ -83,11 +83,11 @@ def build_dual_encoder(
             f"dims must name exactly two modalities, got {len(dims)}: {sorted(dims)}"
         )
     for m in dims:
-        _check_name(m, "modality")
+        check_name(m, "modality")
     embed_dim = check_int("embed_dim", embed_dim, low=1)
     hidden_units = check_int("hidden_units", hidden_units, low=1)
     dtype = check_dtype("dtype", dtype).name
-    init = iter(_initializers(check_seed(seed, allow_none=True), 2 * len(dims))).__next__
+    init = iter(initializers(check_seed(seed, allow_none=True), 2 * len(dims))).__next__
     inputs = {m: keras.Input(shape=(d,), name=m, dtype=dtype) for m, d in dims.items()}
     outputs = {}
     for m, x in inputs.items():

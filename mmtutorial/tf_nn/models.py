@@ -23,10 +23,10 @@ from mmtutorial._checks import (
 )
 
 from ._builder_args import (
-    _check_activation,
-    _check_specs,
-    _encoder_widths,
-    _initializers,
+    check_activation,
+    check_specs,
+    encoder_widths,
+    initializers,
     perturbed,
 )
 from ._tf import keras
@@ -156,19 +156,19 @@ def build_multimodal_model(
     ['aux_a_y', 'aux_b_y', 'y']
     """
     auxiliary_heads = check_bool("auxiliary_heads", auxiliary_heads)
-    dims, heads = _check_specs(modality_dims, head_specs, auxiliary_heads)
+    dims, heads = check_specs(modality_dims, head_specs, auxiliary_heads)
     dtype = check_dtype("dtype", dtype).name
     seed = check_seed(seed, allow_none=True)
     shared_units = check_int("shared_units", shared_units, low=1)
-    _check_activation("encoder_activation", encoder_activation)
-    _check_activation("shared_activation", shared_activation)
-    widths = _encoder_widths(encoder_units, dims)
+    check_activation("encoder_activation", encoder_activation)
+    check_activation("shared_activation", shared_activation)
+    widths = encoder_widths(encoder_units, dims)
     if auxiliary_heads and widths is None:
         raise InvalidParameterError(
             "auxiliary_heads=True needs encoders to put the heads on: set encoder_units"
         )
     count = 2 + len(dims) + len(heads) * (1 + len(dims) * auxiliary_heads)
-    init = iter(_initializers(seed, count)).__next__  # aux streams last: the rest stay the same
+    init = iter(initializers(seed, count)).__next__  # aux streams last: the rest stay the same
 
     fusion_layer = _fusion_layer(fusion, widths or dims, fusion_units, rank, init, dtype)
     inputs = {m: keras.Input(shape=(d,), name=m, dtype=dtype) for m, d in dims.items()}
