@@ -9,17 +9,21 @@ from the sources as they are now, and fail when
 * a translation lost some of its source's maths, inline code, cross-reference, citation or term
   targets, links or bold spans (compared token by token, as MyST parses them), or parses as other
   blocks than its source: a heading translated as "1. 标题" is a list to MyST, and Sphinx then
-  silently shows the English heading.
+  silently shows the English heading;
+* a translation names a concept by a variant the term list ``book/locales/zh_CN/terms.toml``
+  forbids, outside the contexts where that variant is right (one Chinese term per concept).
 
 Every page is translated except the API reference's docstrings: ``api.po`` must translate the
 page's own prose (its introduction and headings, from ``book/api.md``) and nothing else. Fixture
-catalogs in ``tests/data/translation/`` prove that each check fails when it should.
+catalogs in ``tests/data/translation/`` and small in-memory ones prove that each check fails when it
+should.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +45,8 @@ MARKDOWN = create_md_parser(
     RendererHTML,
 )
 EXPLICIT_TARGET = re.compile(r"<([^<>]+)>\s*$")
+TERMS = ROOT / "book" / "locales" / "zh_CN" / "terms.toml"
+CODE = re.compile(r"(\{[\w:.-]+\})?(`+)(.+?)\2", re.DOTALL)  # code, or a role: {ref}`标题 <x>`
 
 
 def _read(path: Path) -> Catalog:
@@ -126,6 +132,39 @@ def problems(page: str, template: Catalog, catalog: Catalog) -> list[str]:
     return found
 
 
+def load_terms(path: Path = TERMS) -> list[dict]:
+    with path.open("rb") as file:
+        return tomllib.load(file)["term"]
+
+
+def term_problems(page: str, catalog: Catalog, terms: list[dict]) -> list[str]:
+    """Every forbidden variant of ``terms`` that a translation in ``catalog`` uses outside the
+    variant's allowed contexts (a context allows a variant when one of its matches covers it)."""
+    found = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        # inline code is not prose (a role's title is): blank it, keeping the offsets
+        text = CODE.sub(lambda c: c.group() if c.group(1) else " " * len(c.group()), message.string)
+        for term in terms:
+            allowed = [m.span() for p in term.get("allowed", []) for m in re.finditer(p, text)]
+            for pattern in term["forbidden"]:
+                for hit in re.finditer(pattern, text):
+                    if not any(a <= hit.start() and hit.end() <= b for a, b in allowed):
+                        found.append(
+                            f"{page}.po: {_normalise(message.id)[:50]!r}: {hit.group()!r}, "
+                            f"write {term['chinese']} ({term['english']})"
+                        )
+    return found
+
+
+def _catalog(*translations: str) -> Catalog:
+    catalog = Catalog(locale="zh_CN")
+    for number, translation in enumerate(translations):
+        catalog.add(f"message {number}", translation)
+    return catalog
+
+
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory) -> Path:
     return build_templates(tmp_path_factory.mktemp("gettext"))
@@ -185,3 +224,58 @@ def test_tokens_keep_role_targets_not_their_text():
     assert expected_blocks("1. Why backpropagation?") == blocks("1\\. 为什么要反向传播？")
     assert expected_blocks("1. Why backpropagation?") != blocks("1. 为什么要反向传播？")
     assert expected_blocks("A paragraph.") == ["paragraph_open"] != blocks("- 一个列表")
+
+
+@pytest.mark.parametrize("page", _pages())
+def test_page_uses_one_term_per_concept(page):
+    found = term_problems(page, _read(CATALOGS / f"{page}.po"), load_terms())
+    assert not found, f"{len(found)} variants the term list forbids:\n" + "\n".join(found)
+
+
+def test_term_list_is_complete_and_agrees_with_itself():
+    terms = load_terms()
+    english = [term["english"] for term in terms]
+    assert len(english) == len(set(english)), "a concept is listed twice"
+    for term in terms:
+        assert term["chinese"] and term["forbidden"] and term["reason"], term["english"]
+        for pattern in term["forbidden"] + term.get("allowed", []):
+            re.compile(pattern)
+    # Every preferred term passes the whole list: no entry forbids another's (or its own) term.
+    assert not term_problems("terms", _catalog(*(t["chinese"] for t in terms)), terms)
+
+
+@pytest.mark.parametrize(
+    ("translation", "preferred"),
+    [
+        ("步长不能跨过任何 ReLU 的拐点。", "折点"),
+        ("占位符代表预期输出 $Y_1$。", "目标值"),
+        ("全连接层的偏差梯度有误。", "偏置"),
+        ("这些细节无法推广到新的数字上。", "泛化"),
+        ("跨模态任务（从一种模态转换到另一种模态）", "翻译"),
+        ("图像配有描述文字。", "说明文字"),
+        ("网络上成对的模态多到没人能手工标注。", "互联网"),
+        ("本书软件包中的 `Dense` 层", "配套包"),
+        ("一个最小二乘分类器（one-hot 目标值）", "独热"),
+        ("见常见问题：{ref}`转换与融合 <ch06-translation>`", "翻译"),  # a role's title is prose
+    ],
+)
+def test_term_fixture_reports_a_forbidden_variant(translation, preferred):
+    found = term_problems("fixture", _catalog(translation), load_terms())
+    assert len(found) == 1 and f"write {preferred} " in found[0], found
+    assert "fixture.po: 'message 0'" in found[0]
+
+
+@pytest.mark.parametrize(
+    "translation",
+    [
+        "原文写道：「$y_i$ 是输出，$\\hat y_i$ 是预期输出」。",  # the article's words, quoted
+        "Adam 的偏差修正使第一步的更新约为 $\\eta$。",
+        "训练循环把数据转换为模型的数据类型。",
+        "这个公式可以推广到 $k$ 个模态。",
+        "装好软件包之后也不需要联网。",
+        "在原文的网络上用 1000 个样本。",  # 网络 is the network; the web is 互联网
+        "TensorFlow 2 默认即时执行（eager）；{doc}`ch04_tensorflow` 中的 `eager` 是普通循环。",
+    ],
+)
+def test_term_fixture_allows_a_variant_in_its_context(translation):
+    assert term_problems("fixture", _catalog(translation), load_terms()) == []
