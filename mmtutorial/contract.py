@@ -59,9 +59,10 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
         "``MultimodalNet(modality_dims, head_dims, *, encoder_units, shared_units, losses, …)``",
         "``build_multimodal_model(modality_dims, head_specs, *, encoder_units, shared_units, …)``",
         "decided",
-        "One head form in both, ``{head: units}``: linear outputs (logits for cross-entropy). "
-        "Keras' ``(units, activation)`` stays accepted by ``tf_nn`` for readers of the Keras "
-        "guides. The losses belong to training in both (``Trainer``), not to the model.",
+        "One head form in both, ``{head: units}``: linear outputs (logits for cross-entropy); "
+        "``tf_nn`` takes it (and Keras' ``(units, activation)``, for readers of the Keras "
+        "guides). Still to come: the losses belong to training in both (``Trainer``), not to "
+        "the model.",
     ),
     Clause(
         "defaults",
@@ -111,10 +112,10 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "loss_order",
         "Argument order of the losses",
-        "``loss.forward(y_pred, y_true)``",
+        "``loss.forward(y_true, y_pred)``",
         "``loss(y_true, y_pred)``, as Keras",
-        "decided",
-        "Keras' ``(y_true, y_pred)`` in both.",
+        "same",
+        "Keras' order in both.",
     ),
     Clause(
         "loss_names",
@@ -170,18 +171,17 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "shuffle",
         "Batch order",
-        "shuffled every epoch by default, from ``seed``",
-        "in order unless ``make_dataset(shuffle_seed=…)``",
-        "decided",
-        "Shuffled by default in both, from the batch-order stream of the training seed.",
+        "shuffled every epoch by default, from the batch-order stream of ``train(seed=0)``",
+        "shuffled every epoch by default, from the batch-order stream of "
+        "``make_dataset(shuffle_seed=0)``; ``shuffle_seed=None`` keeps the order",
+        "same",
     ),
     Clause(
         "non_finite_loss",
         "A loss that becomes NaN or infinite",
         "``FloatingPointError`` before the update",
-        "``FloatingPointError`` after the epoch's updates",
-        "decided",
-        "Refused before the update in both.",
+        "``FloatingPointError`` before the update (the step skips it; no step follows)",
+        "same",
     ),
     Clause(
         "optimizer_reuse",
@@ -193,21 +193,21 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "masks",
         "Absent modalities (``MultimodalData.mask``)",
-        "ignored",
-        "dropped by ``make_dataset``; honoured only by ``model(x, mask=…)``",
-        "decided",
-        "Honoured end to end (``standardize`` over present rows only, absent rows kept at 0, "
-        "the mask fed to the model in training and evaluation), or refused by name by an "
-        "engine that cannot; never ignored.",
+        "refused by ``train``, naming the modality (the network has no masking fusion)",
+        "honoured by ``train``: ``make_dataset`` carries the mask and the fusion layer skips "
+        "absent modalities (refused with ``ogm_ge``, ``strategy`` and ``train_contrastive``)",
+        "differs",
+        "Never ignored: honoured or refused by name. ``standardize`` measures over present rows "
+        "only and keeps absent rows at 0, in both.",
     ),
     Clause(
         "seeds",
         "What one seed drives",
-        "one ``default_rng(seed)`` stream for data, split, weights and batch order",
-        "weights seeded per layer; batch order from ``shuffle_seed``",
-        "decided",
-        "Separate streams for data, split, initial weights, batch order and training noise, "
-        "from one seed through distinct ``SeedSequence`` spawn keys: equal seeds never make "
+        "separate streams (:mod:`mmtutorial.seeds`) for data, split, initial weights and "
+        "batch order",
+        "the same streams, and one for training noise (modality dropout, OGM-GE)",
+        "same",
+        "From one seed through distinct ``SeedSequence`` spawn keys: equal seeds never make "
         "the weights an image of the data.",
     ),
     Clause(
@@ -245,13 +245,13 @@ def _table(clauses: tuple[Clause, ...]) -> str:
         "     - ``tf_nn``",
         "     - status",
     ]
-    status = {"same": "**same** (tested)", "differs": "**differs**: ", "decided": "**decided**: "}
+    status = {"same": "**same** (tested)", "differs": "**differs**", "decided": "**decided**"}
     for clause in clauses:
         lines += [
             f"   * - {clause.concern}",
             f"     - {clause.numpy_nn}",
             f"     - {clause.tf_nn}",
-            f"     - {status[clause.status]}{clause.note}",
+            f"     - {status[clause.status]}" + (f": {clause.note}" if clause.note else ""),
         ]
     return "\n".join(lines) + "\n"
 

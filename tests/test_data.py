@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmtutorial.seeds import stream
 from mmtutorial._checks import InvalidParameterError
 from mmtutorial.data import (
     IMAGE_SHAPE,
@@ -44,7 +45,7 @@ def r_squared(features: list[np.ndarray], y: np.ndarray, n_train: int) -> float:
 
 def test_article_data_is_the_articles_uniform_draws():
     data = article_data()
-    rng = np.random.default_rng(0)
+    rng = stream(0, "data")  # the data stream of seed 0 (mmtutorial.seeds)
     for name in ("x1", "x2", "y1", "y2"):
         array = data.inputs.get(name, data.targets.get(name))
         assert array.shape == (100, 10) and array.dtype == np.float64
@@ -321,7 +322,7 @@ def test_seeds_may_be_numpy_integers_or_a_generator():
     data = article_data(n_samples=7)
     orders = [
         [b.inputs["x1"][:, 0].tolist() for b in batches(data, 3, seed=seed)]
-        for seed in (5, np.int64(5), np.random.default_rng(5))
+        for seed in (5, np.int64(5), stream(5, "batches"))
     ]
     assert orders[0] == orders[1] == orders[2]
     split = [train_test_split(data, seed=s)[1].inputs["x1"].tolist() for s in (2, np.uint16(2))]

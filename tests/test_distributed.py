@@ -184,3 +184,14 @@ def test_one_replica_strategy_trains_like_no_strategy(strategy):
     history = train(model, data(), optimizer, losses=losses, epochs=3, strategy=strategy)
     np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-6)
     assert_same_weights(model.get_weights(), plain.get_weights())
+
+
+def test_a_non_finite_loss_stops_a_replica_step_before_its_update(strategy):
+    data = article_data(n_samples=8)
+    data.targets["y1"][:] = 1e200  # finite, but its square is not
+    with strategy.scope():
+        model, optimizer = article_model(seed=0), keras.optimizers.Adam(0.01)
+    with pytest.raises(FloatingPointError, match="in epoch 1, before that step's update"):
+        train(model, make_dataset(data), optimizer, losses={"y1": "mse"}, epochs=2,
+              strategy=strategy)  # fmt: skip
+    assert_same_weights(model.get_weights(), article_model(seed=0).get_weights())

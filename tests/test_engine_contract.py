@@ -36,10 +36,25 @@ class NumpyEngine:
     def fit(self, samples, *, seed=0, loss="mse", optimizer=None, batch_size=None):
         from mmtutorial.numpy_nn import MultimodalNet, train
 
-        net = MultimodalNet(
+        self.net = MultimodalNet(
             DIMS, HEADS, encoder_units=4, shared_units=5, losses={"y": loss}, seed=seed
         )
-        return train(net, samples, optimizer or self.optimizer(), steps=2, batch_size=batch_size)
+        optimizer = optimizer or self.optimizer()
+        return train(self.net, samples, optimizer, steps=2, batch_size=batch_size)
+
+    def weights(self):
+        return [w.copy() for w in self.net.parameters().values()]
+
+    def initial_weights(self, seed):
+        from mmtutorial.numpy_nn import MultimodalNet
+
+        net = MultimodalNet(DIMS, HEADS, encoder_units=4, shared_units=5, seed=seed)
+        return list(net.parameters().values())
+
+    def first_batch(self, samples, batch_size, seed):
+        from mmtutorial.numpy_nn.loop import _batch_stream
+
+        return next(_batch_stream(samples, batch_size, seed))
 
 
 class TFEngine:
@@ -54,11 +69,32 @@ class TFEngine:
         from mmtutorial.tf_nn import build_multimodal_model, make_dataset, train
 
         heads = {h: (units, None) for h, units in HEADS.items()}
-        model = build_multimodal_model(
+        self.model = build_multimodal_model(
             DIMS, heads, encoder_units=4, shared_units=5, seed=seed, dtype="float64"
         )
         dataset = make_dataset(samples, batch_size, dtype="float64")
-        return train(model, dataset, optimizer or self.optimizer(), losses={"y": loss}, epochs=1)
+        optimizer = optimizer or self.optimizer()
+        return train(self.model, dataset, optimizer, losses={"y": loss}, epochs=1)
+
+    def weights(self):
+        return self.model.get_weights()
+
+    def initial_weights(self, seed):
+        from mmtutorial.tf_nn import build_multimodal_model
+
+        heads = {h: (units, None) for h, units in HEADS.items()}
+        return build_multimodal_model(
+            DIMS, heads, encoder_units=4, shared_units=5, seed=seed
+        ).get_weights()
+
+    def first_batch(self, samples, batch_size, seed):
+        from mmtutorial.data import MultimodalData
+        from mmtutorial.tf_nn import make_dataset
+
+        inputs, targets = next(iter(make_dataset(samples, batch_size, shuffle_seed=seed)))
+        return MultimodalData(
+            {m: x.numpy() for m, x in inputs.items()}, {h: y.numpy() for h, y in targets.items()}
+        )
 
 
 @pytest.fixture(params=ENGINES)
@@ -164,3 +200,117 @@ def test_optimizer_reuse(engine):
     optimizer = engine.optimizer()
     engine.fit(data(), seed=0, optimizer=optimizer)
     refuses(lambda: engine.fit(data(), seed=1, optimizer=optimizer), "optimizer")
+
+
+def test_non_finite_loss(engine):
+    huge = data()
+    huge.targets["y"][:] = 1e200  # finite, but its square is not: the first loss is infinite
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(FloatingPointError):
+        engine.fit(huge, seed=0)
+    failed = engine.weights()
+    engine.fit(data(), seed=0)  # the same network, trained: its first update changes weights
+    trained = engine.weights()
+    initial = type(engine)().initial_weights(seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(failed, initial, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(trained, initial, strict=True))
+
+
+def test_shuffle(engine):
+    samples = data(n=64)
+    samples.inputs["a"][:, 0] = np.arange(64)  # row numbers, to read the order back
+    rows = {seed: engine.first_batch(samples, 16, seed).inputs["a"][:, 0] for seed in (0, 1)}
+    assert not np.array_equal(rows[0], np.arange(16))  # shuffled by default
+    assert not np.array_equal(rows[0], rows[1])  # from the seed
+    again = engine.first_batch(samples, 16, 0).inputs["a"][:, 0]
+    assert np.array_equal(rows[0], again)
+
+
+def test_seeds(engine):
+    """One seed, separate streams: the first weights are no affine image of the data's first draws."""
+    from mmtutorial.data import article_data
+
+    if isinstance(engine, NumpyEngine):
+        from mmtutorial.numpy_nn import article_network
+
+        weights = list(article_network(seed=0).parameters().values())
+    else:
+        from mmtutorial.tf_nn import article_model
+
+        weights = article_model(seed=0).get_weights()
+    w = max(weights, key=np.size).ravel()  # the largest matrix
+    x = article_data(seed=0).inputs["x1"].ravel()[: w.size]
+    design = np.column_stack([x, np.ones_like(x)])
+    residual = w - design @ np.linalg.lstsq(design, w, rcond=None)[0]
+    assert np.std(residual) > 0.5 * np.std(w)  # with one shared stream, residual was 0
+
+
+def masked(n: int = 8) -> MultimodalData:
+    samples = data(n)
+    present = np.ones(n, bool)
+    present[::3] = False  # modality b absent in rows 0, 3, 6
+    samples.inputs["b"][~present] = 0.0
+    return MultimodalData(samples.inputs, samples.targets, {"a": np.ones(n, bool), "b": present})
+
+
+@pytest.mark.parametrize("fusion", ["mean", "concat"])  # masked, or zero-filled
+def test_masks_are_honoured_or_refused_by_name(engine, fusion):
+    samples = masked()
+    if isinstance(engine, NumpyEngine):
+        refuses(lambda: engine.fit(samples), "data", "'b'", "mask", "3 of 8")
+        return
+    from mmtutorial.tf_nn import build_multimodal_model, make_dataset, train
+
+    def update(values):
+        inputs = {**samples.inputs, "b": samples.inputs["b"].copy()}
+        inputs["b"][~samples.mask["b"]] = values
+        model = build_multimodal_model(
+            DIMS, {"y": 2}, encoder_units=4, shared_units=5, fusion=fusion, seed=0
+        )
+        dataset = make_dataset(MultimodalData(inputs, samples.targets, samples.mask))
+        train(model, dataset, engine.optimizer(), losses={"y": "mse"}, epochs=2)
+        return model.get_weights()
+
+    zeros, junk = update(0.0), update(123.0)  # what absent rows hold must not matter
+    assert all(np.array_equal(a, b) for a, b in zip(zeros, junk, strict=True))
+
+
+def test_standardize_uses_present_rows_only():
+    from mmtutorial.data import standardize
+
+    samples = masked(30)
+    samples.inputs["b"][~samples.mask["b"]] = 0.0
+    (z,) = standardize(samples)
+    present = samples.mask["b"]
+    assert np.allclose(z.inputs["b"][present].mean(axis=0), 0)
+    assert np.allclose(z.inputs["b"][present].std(axis=0), 1)
+    assert (z.inputs["b"][~present] == 0).all()
+
+
+def test_the_dual_encoder_refuses_masked_data():
+    pytest.importorskip("tensorflow")
+    from mmtutorial.tf_nn import build_dual_encoder, train_contrastive
+
+    samples = masked()
+    model = build_dual_encoder(DIMS, embed_dim=2, seed=0)
+    refuses(
+        lambda: train_contrastive(model, samples, "adam", epochs=1, batch_size=4),
+        "data",
+        "'b'",
+        "mask",
+    )
+
+
+def test_loss_order(engine):
+    """Targets first, as Keras: a loss that is not symmetric tells the order."""
+    y_true, logits = np.array([1, 0]), np.array([[0.0, 3.0], [1.0, 0.0]])
+    if isinstance(engine, NumpyEngine):
+        from mmtutorial.numpy_nn.losses import SoftmaxCrossEntropy
+
+        value = SoftmaxCrossEntropy().forward(y_true, logits)
+    else:
+        from mmtutorial.tf_nn.losses import get_loss
+
+        value = float(np.mean(get_loss("loss", "xent")(y_true, logits)))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = -np.mean(np.log(probs[[0, 1], y_true]))
+    assert value == pytest.approx(expected)

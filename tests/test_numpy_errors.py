@@ -37,7 +37,7 @@ def test_an_empty_batch_is_refused_instead_of_a_nan_loss():
         ):
             loss.forward(np.zeros((0, 2)), np.zeros((0, 2)))
     with pytest.raises(ValueError, match="batch >= 1 and classes >= 2, got"):
-        SoftmaxCrossEntropy().forward(np.zeros((0, 3)), np.zeros(0, dtype=int))
+        SoftmaxCrossEntropy().forward(np.zeros(0, dtype=int), np.zeros((0, 3)))
 
 
 def test_dense_backward_refuses_a_wrong_shaped_dy():
@@ -97,7 +97,7 @@ def test_an_xent_head_needs_two_classes():
     with pytest.raises(ValueError, match=r"head 'y' has the loss 'xent', .* >= 2 classes, got 1"):
         MultimodalNet({"a": 2}, {"y": 1}, losses={"y": "xent"})
     with pytest.raises(ValueError, match=r"classes >= 2, got \(3, 1\)"):
-        SoftmaxCrossEntropy().forward(np.zeros((3, 1)), np.zeros(3, dtype=int))
+        SoftmaxCrossEntropy().forward(np.zeros(3, dtype=int), np.zeros((3, 1)))
 
 
 @pytest.mark.parametrize("make", [lambda: SGD(0.1), lambda: Adam(0.1)])
@@ -270,15 +270,15 @@ def test_loss_argument_messages_are_exact():
             InvalidParameterError,
             "y_true must have shape (2, 1), got (2, 2)",
             loss.forward,
-            np.zeros((2, 1)),
             np.zeros((2, 2)),
+            np.zeros((2, 1)),
         )
     _raises_exactly(
         InvalidParameterError,
         "logits must have shape (batch, classes) with batch >= 1 and classes >= 2, got (2,)",
         SoftmaxCrossEntropy().forward,
-        np.zeros(2),
         np.zeros(2, dtype=int),
+        np.zeros(2),
     )
 
 
@@ -349,8 +349,8 @@ def test_layer_messages_are_exact():
         InvalidParameterError,
         "labels must lie in [0, 1] for 2 classes, got values in [0, 2]",
         SoftmaxCrossEntropy().forward,
-        np.zeros((2, 2)),
         np.array([0, 2]),
+        np.zeros((2, 2)),
     )
 
 
@@ -410,7 +410,7 @@ def test_network_messages_are_exact():
 
 
 def test_check_network_takes_integer_inputs_and_passes_norm_to_the_inputs():
-    net = MultimodalNet({"a": 2}, {"y": 1}, shared_units=3, seed=4)
+    net = MultimodalNet({"a": 2}, {"y": 1}, shared_units=3, seed=3)  # no kink within eps
     inputs, targets = {"a": np.array([[1, -1], [2, 1]])}, {"y": np.array([[1.0], [2.0]])}
     worst = check_network(net, inputs, targets)
     whole = check_network(net, inputs, targets, norm=True)

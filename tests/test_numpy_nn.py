@@ -102,13 +102,13 @@ def test_mse_value_and_backward(seed, batch, width):
     rng = np.random.default_rng(seed)
     y_pred, y_true = rng.normal(size=(batch, width)), rng.normal(size=(batch, width))
     mse = HalfSquaredError()
-    value = mse.forward(y_pred, y_true)
+    value = mse.forward(y_true, y_pred)
     # The article's ½‖y − ŷ‖² per sample, averaged over the batch; TF's reduce_mean(square) = 2L/k.
     assert value == pytest.approx(np.mean(0.5 * np.sum((y_pred - y_true) ** 2, axis=1)))
     assert np.mean((y_pred - y_true) ** 2) == pytest.approx(2 * value / width)
     grad = mse.backward()
     errors = check_gradients(
-        lambda: mse.forward(y_pred, y_true), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
+        lambda: mse.forward(y_true, y_pred), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
     )
     assert errors["y"] <= TOL
 
@@ -118,13 +118,13 @@ def test_keras_mse_value_and_backward(seed, batch, width):
     rng = np.random.default_rng(seed)
     y_pred, y_true = rng.normal(size=(batch, width)), rng.normal(size=(batch, width))
     mse = MeanSquaredError()
-    value = mse.forward(y_pred, y_true)
+    value = mse.forward(y_true, y_pred)
     # Keras: the mean over features, then over the batch, of (y − ŷ)²: 2/k times the book's loss.
     assert value == pytest.approx(np.mean(np.mean((y_pred - y_true) ** 2, axis=1)))
-    assert value == pytest.approx(2 * HalfSquaredError().forward(y_pred, y_true) / width)
+    assert value == pytest.approx(2 * HalfSquaredError().forward(y_true, y_pred) / width)
     grad = mse.backward()
     errors = check_gradients(
-        lambda: mse.forward(y_pred, y_true), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
+        lambda: mse.forward(y_true, y_pred), {"y": y_pred}, {"y": grad}, eps=LINEAR_EPS, norm=True
     )
     assert errors["y"] <= TOL
 
@@ -147,7 +147,7 @@ def test_softmax_cross_entropy_value_and_backward(seed, batch, classes, scale):
     logits = scale * rng.normal(size=(batch, classes))
     labels = rng.integers(0, classes, size=batch)
     xent = SoftmaxCrossEntropy()
-    value = xent.forward(logits, labels)
+    value = xent.forward(labels, logits)
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     assert value == pytest.approx(-np.mean(np.log(probs[np.arange(batch), labels])))
     grad = xent.backward()
@@ -155,14 +155,14 @@ def test_softmax_cross_entropy_value_and_backward(seed, batch, classes, scale):
     # the loss and gradient are tiny; eps=1e-5 (≈ cube root of float64 eps) balances that against
     # the O(eps²) truncation of a non-quadratic loss.
     errors = check_gradients(
-        lambda: xent.forward(logits, labels), {"z": logits}, {"z": grad}, eps=1e-5, norm=True
+        lambda: xent.forward(labels, logits), {"z": logits}, {"z": grad}, eps=1e-5, norm=True
     )
     assert errors["z"] <= TOL
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
     xent = SoftmaxCrossEntropy()
-    value = xent.forward(np.array([[1000.0, 0.0], [-1000.0, 0.0]]), np.array([0, 0]))
+    value = xent.forward(np.array([0, 0]), np.array([[1000.0, 0.0], [-1000.0, 0.0]]))
     assert np.isfinite(value) and value == pytest.approx(500.0)
     assert np.all(np.isfinite(xent.backward()))
 

@@ -4,6 +4,7 @@ and of MultimodalNet.copy, the one way to reuse a network's weights."""
 import numpy as np
 import pytest
 
+from mmtutorial.seeds import stream
 from mmtutorial.data import MultimodalData, article_data, batches
 from mmtutorial.history import History
 from mmtutorial.numpy_nn import SGD, Adam, MultimodalNet, article_network, train
@@ -87,7 +88,7 @@ def test_minibatches_visit_every_sample_once_per_epoch():
 def test_minibatches_are_those_of_data_batches_with_one_generator():
     data = article_data(n_samples=10, seed=4)
     seen = _visited(article_network(), data, steps=6, batch_size=4, seed=5)
-    rng = np.random.default_rng(5)
+    rng = stream(5, "batches")
     expected = [b.inputs["x1"][:, 0].tolist() for _ in range(2) for b in batches(data, 4, rng)]
     assert seen == expected
 

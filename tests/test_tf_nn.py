@@ -103,7 +103,10 @@ def test_seed_makes_weights_reproducible_and_dtype_is_applied():
         ({"modality_dims": {"a": 0}}, r"modality_dims\['a'\] must be an int >= 1, got 0"),
         ({"modality_dims": {"a b": 2}}, "modality names must be Python identifiers"),
         ({"head_specs": {}}, "head_specs must be a non-empty dict, got {}"),
-        ({"head_specs": {"y": 3}}, r"head_specs\['y'\] must be \(units, activation\), got 3"),
+        (
+            {"head_specs": {"y": "3"}},
+            r"head_specs\['y'\] must be units or \(units, activation\), got '3'",
+        ),
         ({"head_specs": {"y": (1, "sigmoidal")}}, "activation must be a Keras activation"),
         ({"fusion": "bilinear"}, "fusion must be one of .*, got 'bilinear'"),
         ({"fusion": "gated", "modality_dims": {"a": 2}}, "needs at least 2 modalities, got 1"),

@@ -332,7 +332,10 @@ def nan_dataset() -> tf.data.Dataset:
 
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_nan_inputs_or_a_non_finite_loss_stop_training_with_an_error(jit_compile):
-    with pytest.raises(FloatingPointError, match="loss became nan in epoch 1: the data holds NaN"):
+    with pytest.raises(
+        FloatingPointError,
+        match="loss became nan in epoch 1, before that step's update: the data holds NaN",
+    ):
         train(
             article_model(),
             nan_dataset(),

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..seeds import stream
+
 from .._checks import (
     InvalidParameterError,
     check_bool,
@@ -112,6 +114,42 @@ class MultimodalData:
         """Number of samples (the shared batch size of every array)."""
         return int(next(iter(self.inputs.values())).shape[0])
 
+    def absent(self) -> dict[str, int]:
+        """Return ``{modality: number of rows where it is absent}`` for the modalities with any.
+
+        Examples
+        --------
+        >>> data = MultimodalData({"a": np.zeros((3, 1)), "b": np.zeros((3, 1))},
+        ...                       {"y": np.zeros((3, 1))}, {"a": np.array([True, False, False]),
+        ...                                                 "b": np.ones(3, bool)})
+        >>> data.absent()
+        {'a': 2}
+        """
+        if self.mask is None:
+            return {}
+        counts = {m: int(np.sum(~present)) for m, present in self.mask.items()}
+        return {m: count for m, count in counts.items() if count}
+
+    def refuse_absent(self, name: str, who: str, hint: str = "") -> None:
+        """Raise ``InvalidParameterError`` naming the first absent modality, for ``who`` (a
+        function that cannot honour the mask), so that no absent row is used as if present.
+
+        Examples
+        --------
+        >>> data = MultimodalData({"a": np.zeros((2, 1))}, {"y": np.zeros((2, 1))},
+        ...                       {"a": np.array([True, False])})
+        >>> data.refuse_absent("data", "train")
+        Traceback (most recent call last):
+        ...
+        mmtutorial._checks.InvalidParameterError: data: train cannot honour the mask, and \
+modality 'a' is absent in 1 of 2 rows; keep the complete rows only (data.subset(rows))
+        """
+        for m, count in self.absent().items():
+            raise InvalidParameterError(
+                f"{name}: {who} cannot honour the mask, and modality {m!r} is absent in {count} "
+                f"of {len(self)} rows; {hint}keep the complete rows only (data.subset(rows))"
+            )
+
     @property
     def modalities(self) -> tuple[str, ...]:
         """Names of the modalities, in the order of ``inputs``."""
@@ -161,7 +199,8 @@ def train_test_split(
     test_fraction : float, default 0.25
         Share of the samples (of each class, when stratified) that go to the test set, in (0, 1).
     seed : int, default 0
-        Seed of the shuffle; the same seed always gives the same split.
+        Seed of the shuffle (its split stream, :mod:`mmtutorial.seeds`); the same seed always
+        gives the same split.
     stratify : str or None, default None
         Name of an integer label target (e.g. ``"digit"``). When given, each class contributes
         ``round(test_fraction * class_size)`` samples to the test set.
@@ -186,7 +225,7 @@ def train_test_split(
     n = len(data)
     if n < 2:
         raise InvalidParameterError(f"data must hold at least 2 samples to split, got {n}")
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "split")
     if stratify is None:
         order = rng.permutation(n)
         n_test = min(max(round(test_fraction * n), 1), n - 1)
@@ -220,8 +259,9 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
 
     Each modality's feature ``j`` becomes ``(x_j − mean_j) / std_j``, with ``mean_j`` and
     ``std_j`` measured on ``train``, so nothing about the held-out sets leaks into the model.
-    A feature that is constant on ``train`` (``std_j = 0``) is only centred. Targets and masks
-    are kept as they are.
+    A feature that is constant on ``train`` (``std_j = 0``) is only centred. With a mask, the
+    statistics come from the rows where the modality is present, and absent rows stay 0 (in
+    every set); targets and masks are kept as they are.
 
     Parameters
     ----------
@@ -249,8 +289,12 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
             raise InvalidParameterError(
                 f"{name} must be a MultimodalData, got {type(data).__name__}"
             )
-    mean = {m: x.mean(axis=0) for m, x in train.inputs.items()}
-    std = {m: x.std(axis=0) for m, x in train.inputs.items()}
+    present = {m: _present(train, m) for m in train.inputs}
+    for m, rows in present.items():
+        if not rows.any():
+            raise InvalidParameterError(f"train: modality {m!r} is absent in every row")
+    mean = {m: x[present[m]].mean(axis=0) for m, x in train.inputs.items()}
+    std = {m: x[present[m]].std(axis=0) for m, x in train.inputs.items()}
     std = {m: np.where(s > 0, s, 1).astype(s.dtype) for m, s in std.items()}
     for i, data in enumerate(others):
         for m, x in data.inputs.items():
@@ -259,12 +303,21 @@ def standardize(train: MultimodalData, *others: MultimodalData) -> tuple[Multimo
                 raise InvalidParameterError(
                     f"others[{i}]: modality {m!r} has {x.shape[1]} features, train has {expected}"
                 )
+
+    def scaled(data: MultimodalData, m: str) -> np.ndarray:
+        x = data.inputs[m]
+        rows = _present(data, m).reshape(-1, *[1] * (x.ndim - 1))
+        return np.where(rows, (x - mean[m]) / std[m], 0).astype(x.dtype, copy=False)
+
     return tuple(
-        MultimodalData(
-            {m: (x - mean[m]) / std[m] for m, x in data.inputs.items()}, data.targets, data.mask
-        )
+        MultimodalData({m: scaled(data, m) for m in data.inputs}, data.targets, data.mask)
         for data in (train, *others)
     )
+
+
+def _present(data: MultimodalData, m: str) -> np.ndarray:
+    """The rows of ``data`` where modality ``m`` is present (all of them without a mask)."""
+    return np.ones(len(data), bool) if data.mask is None else data.mask[m]
 
 
 def batches(
@@ -282,8 +335,8 @@ def batches(
     batch_size : int
         Samples per batch (the last one may be smaller unless ``drop_last``).
     seed : int, numpy.random.Generator or None, default 0
-        Seed of the shuffle (or the generator to draw it from, as ``numpy_nn.train`` does for
-        each epoch); ``None`` keeps the original order.
+        Seed of the shuffle (its batch-order stream, :mod:`mmtutorial.seeds`), or the generator
+        to draw it from (as ``numpy_nn.train`` does for each epoch); ``None`` keeps the order.
     drop_last : bool, default False
         Skip a final batch smaller than ``batch_size``.
 
@@ -302,7 +355,13 @@ def batches(
     batch_size = check_int("batch_size", batch_size, low=1)
     drop_last = check_bool("drop_last", drop_last)
     n = len(data)
-    order = np.arange(n) if seed is None else check_rng("seed", seed).permutation(n)
+    if seed is None:
+        order = np.arange(n)
+    else:
+        rng = check_rng("seed", seed)  # a generator as it is; a bad seed refused
+        if not isinstance(seed, np.random.Generator):
+            rng = stream(int(seed), "batches")
+        order = rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         yield data.subset(order[start : start + batch_size])

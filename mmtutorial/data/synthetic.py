@@ -20,6 +20,7 @@ from .._checks import (
     check_number,
     check_seed,
 )
+from ..seeds import seed_sequence, stream
 from .core import MultimodalData
 
 TASKS = ("regression", "classification")
@@ -30,7 +31,7 @@ def article_data(n_samples: int = 100, dim: int = 10, seed: int = 0) -> Multimod
     """The article's data: inputs ``x1``, ``x2`` and targets ``y1``, ``y2``, uniform in [0, 1).
 
     The article draws four ``np.random.rand(100, 10)`` arrays; here they come, in the order
-    x1, x2, y1, y2, from ``np.random.default_rng(seed).random((n_samples, dim))``.
+    x1, x2, y1, y2, from the data stream of ``seed`` (:func:`mmtutorial.seeds.stream`).
 
     Parameters
     ----------
@@ -54,7 +55,7 @@ def article_data(n_samples: int = 100, dim: int = 10, seed: int = 0) -> Multimod
     """
     n_samples = check_int("n_samples", n_samples, low=1)
     dim = check_int("dim", dim, low=1)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = stream(check_seed(seed), "data")
     x1, x2, y1, y2 = (rng.random((n_samples, dim)) for _ in range(4))
     return MultimodalData({"x1": x1, "x2": x2}, {"y1": y1, "y2": y2})
 
@@ -191,9 +192,7 @@ def make_synthetic(
         )
 
     # Two streams: the fixed matrices do not change with n_samples; the samples do.
-    param_rng, sample_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
-    )
+    param_rng, sample_rng = (np.random.default_rng(s) for s in seed_sequence(seed, "data").spawn(2))
     k = n_classes if task == "classification" else target_dim
     mixing = {m: param_rng.standard_normal((shared_dim + private_dim, d)) for m, d in dims.items()}
     readout_shared = _unit_columns(param_rng, shared_dim, k)

@@ -26,6 +26,7 @@ from .._checks import (
 from ..data import MultimodalData, batches
 from ..history import History
 from ..perturb import record_run
+from ..seeds import stream
 from .network import MultimodalNet
 
 
@@ -100,7 +101,7 @@ def _batch_stream(
     data: MultimodalData, batch_size: int | None, seed: int
 ) -> Iterator[MultimodalData]:
     """Yield batches forever: ``data`` itself, or epoch after epoch of shuffled mini-batches."""
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, "batches")
     while True:
         if batch_size is None:
             yield data
@@ -137,7 +138,8 @@ def train(
     ----------
     net : MultimodalNet
     data : MultimodalData
-        The training samples (at least one), with the network's modalities and heads.
+        The training samples (at least one), with the network's modalities and heads. A mask
+        that marks any modality absent is refused (the network has no way to skip it).
     optimizer : SGD or Adam
         Anything with ``step(params, grads)``.
     steps : int
@@ -147,7 +149,8 @@ def train(
         every sample once, in a fresh order drawn from ``seed`` (see
         :func:`mmtutorial.data.batches`); the last batch of an epoch may be smaller.
     seed : int
-        Seed of the mini-batch order (an int or ``np.integer`` >= 0).
+        Seed of the mini-batch order (its batch-order stream, :mod:`mmtutorial.seeds`), an int
+        >= 0.
     eval_data : MultimodalData, optional
         Evaluated (without updating) after every step.
     log_every : int
@@ -200,6 +203,10 @@ def train(
         batch_size = check_int("batch_size", batch_size, low=1, high=len(data))
     if eval_data is not None:
         check_instance("eval_data", eval_data, MultimodalData, "None or a MultimodalData")
+    hint = "train with tf_nn, whose fusion layers take masks, or "
+    for name, samples in (("data", data), ("eval_data", eval_data)):
+        if samples is not None:
+            samples.refuse_absent(name, "numpy_nn.train", hint)
     watcher = None
     if early_stopping is not None:
         check_instance("early_stopping", early_stopping, EarlyStopping, "None or an EarlyStopping")

@@ -2,8 +2,9 @@
 squared error and softmax cross-entropy. Used by chapters 3a and 3b, and through
 ``MultimodalNet`` by chapters 1, 2 and 4.
 
-All three average over the batch. Their names in ``MultimodalNet(losses=...)``:
-``"half_squared_error"``, ``"mse"`` (the same meaning as in Keras) and ``"xent"``.
+All three average over the batch and take their arguments in Keras' order, ``forward(y_true,
+y_pred)``. Their names in ``MultimodalNet(losses=...)``: ``"half_squared_error"``, ``"mse"`` (the
+same meaning as in Keras) and ``"xent"``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from .._checks import InvalidParameterError, check_labels, check_shape
 
 
-def _check_pair(y_pred: np.ndarray, y_true: np.ndarray) -> None:
+def _check_pair(y_true: np.ndarray, y_pred: np.ndarray) -> None:
     y_pred = np.asarray(y_pred)
     if y_pred.ndim != 2 or y_pred.shape[0] == 0:
         raise InvalidParameterError(
@@ -37,7 +38,7 @@ class HalfSquaredError:
     Examples
     --------
     >>> loss = HalfSquaredError()
-    >>> float(loss.forward(np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])))  # ½ (1 + 4)
+    >>> float(loss.forward(np.array([[0.0, 0.0]]), np.array([[1.0, 2.0]])))  # ½ (1 + 4)
     2.5
     >>> loss.backward()
     array([[1., 2.]])
@@ -46,9 +47,9 @@ class HalfSquaredError:
     def __init__(self) -> None:
         self._diff: np.ndarray | None = None
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        """Return the loss for predictions and targets of the same shape ``(batch, k)``."""
-        _check_pair(y_pred, y_true)
+    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        """Return the loss for targets and predictions of the same shape ``(batch, k)``."""
+        _check_pair(y_true, y_pred)
         self._diff = y_pred - y_true
         return float(0.5 * np.sum(self._diff**2) / y_pred.shape[0])
 
@@ -69,7 +70,7 @@ class MeanSquaredError:
     Examples
     --------
     >>> loss = MeanSquaredError()
-    >>> float(loss.forward(np.array([[1.0, 2.0, 0.0, 0.0]]), np.zeros((1, 4))))  # (1 + 4) / 4
+    >>> float(loss.forward(np.zeros((1, 4)), np.array([[1.0, 2.0, 0.0, 0.0]])))  # (1 + 4) / 4
     1.25
     >>> loss.backward()  # 2 (ŷ - y) / 4
     array([[0.5, 1. , 0. , 0. ]])
@@ -78,9 +79,9 @@ class MeanSquaredError:
     def __init__(self) -> None:
         self._diff: np.ndarray | None = None
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
-        """Return the loss for predictions and targets of the same shape ``(batch, k)``."""
-        _check_pair(y_pred, y_true)
+    def forward(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        """Return the loss for targets and predictions of the same shape ``(batch, k)``."""
+        _check_pair(y_true, y_pred)
         self._diff = y_pred - y_true
         return float(np.mean(self._diff**2))
 
@@ -103,7 +104,7 @@ class SoftmaxCrossEntropy:
     Examples
     --------
     >>> xent = SoftmaxCrossEntropy()
-    >>> round(xent.forward(np.array([[0.0, 0.0]]), np.array([1])), 4)  # log 2
+    >>> round(xent.forward(np.array([1]), np.array([[0.0, 0.0]])), 4)  # log 2
     0.6931
     >>> xent.backward()
     array([[ 0.5, -0.5]])
@@ -113,8 +114,9 @@ class SoftmaxCrossEntropy:
         self._probs: np.ndarray | None = None
         self._labels: np.ndarray | None = None
 
-    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """Return the mean cross-entropy of ``logits`` ``(batch, classes)`` and ``labels``."""
+    def forward(self, labels: np.ndarray, logits: np.ndarray) -> float:
+        """Return the mean cross-entropy of integer ``labels`` ``(batch,)`` and ``logits``
+        ``(batch, classes)`` (Keras' order: targets first)."""
         logits = np.asarray(logits)
         if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] < 2:
             raise InvalidParameterError(

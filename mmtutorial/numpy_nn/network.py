@@ -27,6 +27,7 @@ from .._checks import (
     check_shape,
 )
 from ..perturb import perturb_from_environment
+from ..seeds import stream
 from .layers import Concat, Dense, ReLU
 from .losses import HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy
 
@@ -67,7 +68,8 @@ class MultimodalNet:
     init : {"he", "glorot"}
         Weight initialisation of every Dense layer.
     seed : int or numpy.random.Generator
-        Source of the initial weights.
+        Source of the initial weights: an int seeds the initial-weights stream
+        (:mod:`mmtutorial.seeds`); a generator is drawn from as it is.
     dtype : float32 or float64
         A NumPy dtype or its name.
 
@@ -144,7 +146,10 @@ class MultimodalNet:
             init=init,
             dtype=self.dtype.name,
         )
-        self._build(check_rng("seed", seed), init)
+        rng = check_rng("seed", seed)  # a generator as it is; a bad seed refused
+        if not isinstance(seed, np.random.Generator):
+            rng = stream(int(seed), "init")
+        self._build(rng, init)
         moved = perturb_from_environment(list(self.parameters().values()))  # make nbval-sweep
         if moved is not None:
             for value, new in zip(self.parameters().values(), moved, strict=True):
@@ -280,7 +285,7 @@ class MultimodalNet:
         """Run forward and return ``(Σ_h loss_weights[h] · L_h, {h: L_h})``; ready for backward."""
         outputs = self.forward(inputs)
         y = self._check_targets(targets, self._cache["batch"])
-        per_head = {h: self.loss_fns[h].forward(outputs[h], y[h]) for h in self.heads}
+        per_head = {h: self.loss_fns[h].forward(y[h], outputs[h]) for h in self.heads}
         total = sum(self.loss_weights[h] * per_head[h] for h in self.heads)
         self._cache["losses"] = True
         return float(total), per_head

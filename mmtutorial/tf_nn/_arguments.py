@@ -90,9 +90,20 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
             f"data must have a known, finite, non-zero number of batches, got cardinality {steps}"
         )
     spec = data.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, dict) for s in spec)):
-        raise InvalidParameterError(f"data must yield (inputs dict, targets dict), got {spec}")
+    if not (
+        isinstance(spec, tuple) and len(spec) in (2, 3) and all(isinstance(s, dict) for s in spec)
+    ):
+        raise InvalidParameterError(
+            f"data must yield (inputs dict, targets dict) or (inputs, targets, mask), got {spec}"
+        )
     check_mapping("data inputs", spec[0], keys=model.input, what="modalities")
+    if len(spec) == 3:
+        check_mapping("data mask", spec[2], keys=model.input, what="modalities")
+        for m, present in spec[2].items():
+            if present.dtype != tf.bool or len(present.shape) != 1:
+                raise InvalidParameterError(
+                    f"data mask: modality {m!r} must be (batch,) bool, got {present}"
+                )
     aux = auxiliary_head_targets(model)  # aux_<m>_<h> learns y_h unless the data has its own
     missing = sorted(h for h in losses if h not in spec[1] and aux.get(h) not in spec[1])
     if missing:
@@ -184,4 +195,4 @@ def cast_to_model(data: tf.data.Dataset, model: keras.Model) -> tf.data.Dataset:
         return {k: tf.cast(t, dtypes[k]) if t.dtype.is_floating and k in dtypes else t
                 for k, t in group.items()}  # fmt: skip
 
-    return data.map(lambda x, y: (cast(x, inputs), cast(y, outputs)))
+    return data.map(lambda x, y, *mask: (cast(x, inputs), cast(y, outputs), *mask))

@@ -13,6 +13,7 @@ import numpy as np
 
 from mmtutorial._checks import InvalidParameterError, check_dims, check_int, check_mapping
 from mmtutorial.perturb import perturb_from_environment
+from mmtutorial.seeds import seed_sequence
 
 from ._tf import keras
 
@@ -39,7 +40,7 @@ def check_activation(name: str, activation: object) -> str | None:
 
 def check_specs(
     modality_dims: Mapping[str, int],
-    head_specs: Mapping[str, tuple[int, str | None]],
+    head_specs: Mapping[str, int | tuple[int, str | None]],
     auxiliary: bool = False,
 ) -> tuple[dict[str, int], dict[str, tuple[int, str | None]]]:
     """Return ``(dims, heads)`` checked, refusing names that give two layers one name."""
@@ -49,9 +50,11 @@ def check_specs(
     heads = {}
     for h, spec in check_mapping("head_specs", head_specs).items():
         check_name(h, "head")
+        if isinstance(spec, int | np.integer) and not isinstance(spec, bool):
+            spec = (spec, None)  # numpy_nn's form, {head: units}: linear outputs
         if not isinstance(spec, tuple | list) or len(spec) != 2:
             raise InvalidParameterError(
-                f"head_specs[{h!r}] must be (units, activation), got {spec!r}"
+                f"head_specs[{h!r}] must be units or (units, activation), got {spec!r}"
             )
         units = check_int(f"head_specs[{h!r}] units", spec[0], low=1)
         heads[h] = (units, check_activation(f"head_specs[{h!r}] activation", spec[1]))
@@ -79,10 +82,11 @@ def encoder_widths(encoder_units: object, dims: dict[str, int]) -> dict[str, int
 
 
 def initializers(seed: int | None, count: int) -> list[keras.initializers.Initializer]:
-    """Return ``count`` Glorot-uniform initialisers on independent streams spawned from ``seed``."""
+    """Return ``count`` Glorot-uniform initialisers on independent streams spawned from the
+    initial-weights stream of ``seed`` (:mod:`mmtutorial.seeds`)."""
     if seed is None:
         return [keras.initializers.GlorotUniform() for _ in range(count)]
-    children = np.random.SeedSequence(seed).spawn(count)
+    children = seed_sequence(seed, "init").spawn(count)
     return [keras.initializers.GlorotUniform(int(c.generate_state(1)[0])) for c in children]
 
 

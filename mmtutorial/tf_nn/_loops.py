@@ -54,9 +54,13 @@ def draw_epochs(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple[Any, An
 
 
 def _sum_steps(step: Callable, total: dict, batch: Callable, count: Any) -> dict:
-    """Add the records of ``count`` steps, on ``batch(0)``, ``batch(1)``, …, to ``total``."""
+    """Add the records of ``count`` steps, on ``batch(0)``, ``batch(1)``, …, to ``total``;
+    stop after a step whose loss is not finite (that step updated nothing)."""
     for i in tf.range(count):
-        total = tf.nest.map_structure(tf.add, total, step(*batch(i)))
+        record = step(*batch(i))
+        total = tf.nest.map_structure(tf.add, total, record)
+        if not tf.math.is_finite(record["loss"]):
+            break
     return total
 
 

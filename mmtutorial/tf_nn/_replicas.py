@@ -18,6 +18,9 @@ from mmtutorial._checks import InvalidParameterError, check_instance
 from ._tf import keras, tf
 from .models import encoder_positions
 
+#: The message of the check that stops a replica step whose loss is not finite.
+NON_FINITE = "mmtutorial: the global loss is not finite"
+
 
 def check_strategy(strategy: Any, model: keras.Model, jit_compile: bool) -> Any:
     """Return ``strategy`` (or None) if the model's variables live in it and XLA is off."""
@@ -122,6 +125,11 @@ def make_replica_step(
             extra = [tf.nn.scale_regularization_loss(loss) for loss in model.losses]
             total = tf.add_n([loss_weights[h] * heads[h] for h in heads] + extra)
         grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
+        # A NaN or infinite global loss stops the step before its update (no branch: a
+        # strategy's all-reduce may not sit inside control flow); fit turns it into the error.
+        global_total = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
+        with tf.control_dependencies([tf.debugging.check_numerics(global_total, NON_FINITE)]):
+            grads = [None if g is None else tf.identity(g) for g in grads]
         pairs = zip(grads[: len(variables)], variables, strict=True)
         optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])
         for h, metric in metrics.values():

@@ -16,6 +16,7 @@ from mmtutorial._checks import (
     check_number,
     check_seed,
 )
+from mmtutorial.seeds import stream_seed
 
 from ._hash_random import normal, uniform
 from ._tf import keras, tf
@@ -87,7 +88,7 @@ def check_options(
         "modality_dropout": check_number("modality_dropout", p, low=0, high=1, high_open=True),
         "ogm_ge": options["ogm_ge"],
         "log_variances": make_log_variances(options["loss_weighting"], losses, loss_weights),
-        "seed": check_seed(options["seed"]),
+        "seed": stream_seed(check_seed(options["seed"]), "noise"),
     }
 
 
@@ -124,7 +125,7 @@ def dropout_mask(modalities: list, batch: tf.Tensor, p: float, seed: int, step: 
     return {m: keep[:, j] for j, m in enumerate(modalities)}
 
 
-def call_with_mask(model: keras.Model, x: dict, mask: dict, training: bool) -> dict:
+def call_with_mask(model: keras.Model, x: dict, mask: dict, training: bool = True) -> dict:
     """Run ``model`` with the modalities ``mask`` marks absent: through the fusion layer's mask if
     it supports masks, else as zero-filled inputs."""
     fusion = next((layer for layer in model.layers if layer.name == "fusion"), None)
@@ -137,12 +138,27 @@ def call_with_mask(model: keras.Model, x: dict, mask: dict, training: bool) -> d
         return model(x, training=training, mask=mask)
 
 
-def forward(model: keras.Model, x: dict, modality_dropout: float, seed: int, step: tf.Tensor):
-    """Return ``model``'s training-mode outputs on ``x``, after modality dropout if ``p > 0``."""
+def forward(
+    model: keras.Model,
+    x: dict,
+    modality_dropout: float,
+    seed: int,
+    step: tf.Tensor,
+    present: dict | None = None,
+):
+    """Return ``model``'s training-mode outputs on ``x``: the modalities ``present`` marks
+    absent (the data's mask), and those modality dropout drops if ``p > 0``, masked out.
+
+    Dropout only drops modalities a sample has; a sample it would leave with none keeps its own.
+    """
     if not modality_dropout:
-        return model(x, training=True)
+        return model(x, training=True) if present is None else call_with_mask(model, x, present)
     keep = dropout_mask(list(x), tf.shape(x[next(iter(x))])[0], modality_dropout, seed, step)
-    return call_with_mask(model, x, keep, training=True)
+    if present is not None:
+        keep = {m: keep[m] & present[m] for m in x}
+        none = ~tf.reduce_any(tf.stack(list(keep.values()), axis=1), axis=1)
+        keep = {m: keep[m] | (none & present[m]) for m in x}
+    return call_with_mask(model, x, keep)
 
 
 def ogm_scores(

@@ -20,8 +20,10 @@ from mmtutorial._checks import (
     check_number,
     check_seed,
 )
+from mmtutorial.data import MultimodalData
 from mmtutorial.history import History
 from mmtutorial.perturb import record_run
+from mmtutorial.seeds import stream
 
 from ._arguments import check_optimizer
 from ._builder_args import check_name, initializers, perturbed
@@ -119,6 +121,8 @@ def _check_dual_encoder(model: Any) -> list[str]:
 
 def _inputs(model: keras.Model, data: Any, name: str) -> dict[str, np.ndarray]:
     """Return the model's modalities from a MultimodalData or a dict, checked and cast."""
+    if isinstance(data, MultimodalData):
+        data.refuse_absent(name, "the dual encoder")
     arrays = getattr(data, "inputs", data)
     if not isinstance(arrays, Mapping):
         raise InvalidParameterError(
@@ -196,7 +200,7 @@ def train_contrastive(
     temperature : float
         ``τ`` of the loss.
     seed : int
-        Seed of the shuffling.
+        Seed of the shuffling (its batch-order stream, :mod:`mmtutorial.seeds`).
     log_every : int
         Print one line every ``log_every`` epochs (and after the last); 0 is silent.
 
@@ -221,7 +225,7 @@ def train_contrastive(
     epochs = check_int("epochs", epochs, low=1)
     batch_size = check_int("batch_size", batch_size, low=2)
     temperature = check_number("temperature", temperature, low=0, low_open=True)
-    rng = np.random.default_rng(check_seed(seed))
+    rng = stream(check_seed(seed), "batches")
     log_every = check_int("log_every", log_every, low=0)
     optimizer = check_optimizer(optimizer)
     optimizer.build(model.trainable_variables)

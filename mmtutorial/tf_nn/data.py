@@ -15,6 +15,7 @@ from mmtutorial._checks import (
     check_int,
     check_seed,
 )
+from mmtutorial.seeds import stream_seed
 
 from ._tf import tf
 
@@ -25,21 +26,24 @@ def make_dataset(
     data: Any,
     batch_size: int | None = None,
     *,
-    shuffle_seed: int | None = None,
+    shuffle_seed: int | None = 0,
     dtype: str | np.dtype = "float64",
 ) -> tf.data.Dataset:
-    """Return a finite dataset of ``(inputs, targets)`` batches from in-memory data.
+    """Return a finite dataset of ``(inputs, targets)`` batches from in-memory data, or of
+    ``(inputs, targets, mask)`` batches when the data has a mask.
 
     Parameters
     ----------
     data : mmtutorial.data.MultimodalData
-        Inputs ``{modality: (n, d_m)}`` and targets ``{head: (n, k) or (n,)}``. Absent
-        modalities are the zero rows the data already holds.
+        Inputs ``{modality: (n, d_m)}`` and targets ``{head: (n, k) or (n,)}``. With a mask
+        (``{modality: (n,) bool}``, True where present), every batch carries it, and
+        :func:`~mmtutorial.tf_nn.train` tells the fusion layer which modalities are absent.
     batch_size : int, optional
         Samples per batch, at most the number of samples (the last batch may be smaller);
         ``None``: one full batch.
-    shuffle_seed : int, optional
-        Shuffle the samples with this seed, differently every epoch; ``None`` keeps their order.
+    shuffle_seed : int or None, default 0
+        Shuffle the samples, differently every epoch, from the batch-order stream of this seed
+        (:mod:`mmtutorial.seeds`), as ``numpy_nn.train`` does; ``None`` keeps their order.
         The dataset object counts its passes: a fresh one repeats the same sequence of orders.
         A full batch is never shuffled (its mean gradient does not depend on the order).
     dtype : numpy dtype or str, float32 or float64
@@ -50,7 +54,7 @@ def make_dataset(
     Examples
     --------
     >>> from mmtutorial.data import article_data
-    >>> dataset = make_dataset(article_data(), batch_size=32, shuffle_seed=0)
+    >>> dataset = make_dataset(article_data(), batch_size=32)
     >>> int(dataset.cardinality()), sorted(dataset.element_spec[0])
     (4, ['x1', 'x2'])
     """
@@ -83,15 +87,21 @@ def make_dataset(
     options = tf.data.Options()
     options.autotune.enabled = False
     options.experimental_optimization.inject_prefetch = False
-    inputs = {m: tf.constant(x, dtype) for m, x in data.inputs.items()}
-    targets = {h: tensor(y) for h, y in data.targets.items()}
+    element = (
+        {m: tf.constant(x, dtype) for m, x in data.inputs.items()},
+        {h: tensor(y) for h, y in data.targets.items()},
+    )
+    mask = getattr(data, "mask", None)
+    if mask is not None:
+        element += ({m: tf.constant(present, tf.bool) for m, present in mask.items()},)
     if batch_size is None or batch_size == n:
-        return tf.data.Dataset.from_tensors((inputs, targets)).with_options(options)
+        return tf.data.Dataset.from_tensors(element).with_options(options)
     index = tf.data.Dataset.range(n)
     if shuffle_seed is not None:
-        index = index.shuffle(n, seed=shuffle_seed, reshuffle_each_iteration=True)
+        seed = stream_seed(shuffle_seed, "batches")
+        index = index.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     # Gathering whole batches is much cheaper than slicing samples one by one and re-batching.
     batches = index.batch(batch_size).map(
-        lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), (inputs, targets))
+        lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), element)
     )
     return batches.with_options(options)

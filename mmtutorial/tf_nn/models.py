@@ -75,7 +75,7 @@ def _fusion_layer(
 
 def build_multimodal_model(
     modality_dims: Mapping[str, int],
-    head_specs: Mapping[str, tuple[int, str | None]],
+    head_specs: Mapping[str, int | tuple[int, str | None]],
     *,
     encoder_units: int | Mapping[str, int] | None = None,
     encoder_activation: str | None = "relu",
@@ -95,9 +95,9 @@ def build_multimodal_model(
     ----------
     modality_dims : dict[str, int]
         Width of each modality; each gets a ``keras.Input`` named after it.
-    head_specs : dict[str, (int, str or None)]
-        ``(units, activation)`` of each head's Dense layer ``head_<name>``; use ``None`` for
-        logits or linear outputs.
+    head_specs : dict[str, int or (int, str or None)]
+        Each head's Dense layer ``head_<name>``: its units (linear outputs, logits for
+        cross-entropy: the form ``numpy_nn`` takes), or Keras' ``(units, activation)``.
     encoder_units : int, dict[str, int] or None
         Width of each modality's Dense encoder ``encoder_<modality>``; ``None`` feeds the raw
         modalities to the fusion layer (the article's network).

@@ -27,7 +27,14 @@ from ._arguments import (
 )
 from ._history_io import Checkpoints, append_epochs, progress_line
 from ._loops import XLA_STEPS_PER_CALL, make_runner
-from ._replicas import build_optimizer, check_strategy, is_chief, make_replica_step, scope
+from ._replicas import (
+    NON_FINITE,
+    build_optimizer,
+    check_strategy,
+    is_chief,
+    make_replica_step,
+    scope,
+)
 from ._tf import keras, tf
 from .balance import OGMGE
 from .models import auxiliary_head_targets, encoder_layers, encoder_positions
@@ -47,7 +54,8 @@ def make_train_step(
     log_variances: Mapping[str, tf.Variable] | None = None,
     seed: int = 0,
 ) -> Callable[[dict, dict], dict]:
-    """Return ``step(x, y)``: one optimiser step on a batch, returning its nested record.
+    """Return ``step(x, y, present=None)``: one optimiser step on a batch (``present``: the
+    data's mask, ``{m: (batch,) bool}``), returning its nested record.
 
     The record is ``{"loss": L, "head_losses": {h: L_i}, "grad_norms": {name: norm}, "metrics":
     {...}}`` (float64 scalars) with, for head ``i`` named ``h``, ``L_i`` the batch mean of
@@ -64,13 +72,13 @@ def make_train_step(
     encoders, raw = encoder_positions(model, variables)
     targets = auxiliary_head_targets(model)
 
-    def step(x: dict, y: dict) -> dict:
+    def step(x: dict, y: dict, present: dict | None = None) -> dict:
         y = {h: y[h] if h in y else y[targets[h]] for h in losses}
         extras, step_number = {}, optimizer.iterations  # keys the random draws
         with tf.GradientTape() as tape:
             for m in raw:  # no encoder: measure the gradient reaching the input itself
                 tape.watch(x[m])
-            y_hat = balance.forward(model, x, modality_dropout, seed, step_number)
+            y_hat = balance.forward(model, x, modality_dropout, seed, step_number, present)
             heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
             total, weights = loss_weighting.weighted_total(heads, loss_weights, log_variances)
             total = tf.add_n([total, *model.losses])
@@ -80,8 +88,9 @@ def make_train_step(
             grads, extras = balance.ogm_step(
                 ogm_ge, model, x, y, losses, grads, encoders, seed, step_number
             )
-        pairs = zip(grads[: len(variables)], variables, strict=True)
-        optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
+        if tf.math.is_finite(total):  # a NaN or infinite loss updates nothing (the loop stops)
+            pairs = zip(grads[: len(variables)], variables, strict=True)
+            optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
         for h, metric in metrics.values():
             metric.update_state(y[h], y_hat[h])
         inputs = zip(raw, grads[len(variables) :], strict=True)
@@ -193,6 +202,12 @@ class Trainer:
             variable.assign(value)
 
     def _compile(self, spec: tuple) -> None:
+        if len(spec) == 3 and (self.strategy is not None or self.options["ogm_ge"] is not None):
+            option = "strategy" if self.strategy is not None else "ogm_ge"
+            raise InvalidParameterError(
+                f"data carries a mask, which {option} cannot honour: pass a dataset without one "
+                "(make_dataset(data) of the complete rows only)"
+            )
         if self.metrics is None:  # built once: a later fit goes on with the same objects
             with scope(self.strategy):
                 self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
@@ -252,12 +267,20 @@ class Trainer:
             if self.jit_compile:  # holds the batches of a whole call in memory: at most ~1024
                 stops.append(done + max(1, XLA_STEPS_PER_CALL // steps))
             steps_arg = steps if self.jit_compile else tf.constant(steps)
-            records, count = self._run(iterator, tf.constant(min(stops) - done), steps_arg)
+            try:
+                records, count = self._run(iterator, tf.constant(min(stops) - done), steps_arg)
+            except tf.errors.InvalidArgumentError as error:  # only the replica step checks so
+                if NON_FINITE not in str(error):
+                    raise
+                raise FloatingPointError(
+                    f"loss became non-finite in epoch {len(history) + 1}, before that step's "
+                    "update: the data holds NaN or inf, or the learning rate is too large"
+                ) from None
             append_epochs(history, records, int(count))
             if not math.isfinite(history.loss[-1]):
                 raise FloatingPointError(
-                    f"loss became {history.loss[-1]} in epoch {len(history)}: the data holds NaN "
-                    "or inf, or the learning rate is too large"
+                    f"loss became {history.loss[-1]} in epoch {len(history)}, before that step's "
+                    "update: the data holds NaN or inf, or the learning rate is too large"
                 )
             done = int(self.epoch)
             chief = is_chief(self.strategy)  # under a strategy, only the chief writes
@@ -300,7 +323,10 @@ def train(
         Takes a dict of modalities and returns a dict of heads.
     data : tf.data.Dataset
         Finite, yields ``(inputs dict, targets dict)`` batches, e.g. from :func:`make_dataset`;
-        iterated once per epoch (a shuffled dataset reshuffles every epoch).
+        iterated once per epoch (a shuffled dataset reshuffles every epoch). A third dict,
+        ``{m: (batch,) bool}`` (``make_dataset`` adds the data's mask), marks absent modalities:
+        the fusion layer skips them (a model without a masking fusion gets them as zeros), so
+        the values in absent rows never matter. Not with ``ogm_ge`` or ``strategy``.
     optimizer : keras optimizer or str
         Built on ``model.trainable_variables`` before training.
     losses : dict[str, str or keras loss]
@@ -355,7 +381,7 @@ def train(
     Raises
     ------
     FloatingPointError
-        If an epoch's loss is not finite (training stops after that epoch).
+        If a step's loss is not finite; that step updates nothing, and no step follows it.
 
     Examples
     --------
