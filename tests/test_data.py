@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmtutorial.seeds import stream
 from mmtutorial._checks import InvalidParameterError
 from mmtutorial.data import (
     IMAGE_SHAPE,
@@ -20,6 +19,7 @@ from mmtutorial.data import (
     standardize,
     train_test_split,
 )
+from mmtutorial.seeds import stream
 
 
 def row_ids(n: int, labels: np.ndarray | None = None) -> MultimodalData:

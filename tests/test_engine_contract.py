@@ -226,7 +226,7 @@ def test_shuffle(engine):
 
 
 def test_seeds(engine):
-    """One seed, separate streams: the first weights are no affine image of the data's first draws."""
+    """One seed, separate streams: the first weights are no affine image of the first data."""
     from mmtutorial.data import article_data
 
     if isinstance(engine, NumpyEngine):

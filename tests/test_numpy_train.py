@@ -4,10 +4,10 @@ and of MultimodalNet.copy, the one way to reuse a network's weights."""
 import numpy as np
 import pytest
 
-from mmtutorial.seeds import stream
 from mmtutorial.data import MultimodalData, article_data, batches
 from mmtutorial.history import History
 from mmtutorial.numpy_nn import SGD, Adam, MultimodalNet, article_network, train
+from mmtutorial.seeds import stream
 
 
 def _teacher_data(n, seed):

@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ..seeds import stream
-
 from .._checks import (
     InvalidParameterError,
     check_bool,
@@ -24,6 +22,7 @@ from .._checks import (
     check_rng,
     check_seed,
 )
+from ..seeds import stream
 
 
 def _as_array_dict(field: str, arrays: Any) -> dict[str, np.ndarray]:
