@@ -383,3 +383,24 @@ def check_inputs(
         first = first or (m, x.shape[0])
         arrays[m] = check_finite(f"{name}[{m!r}]", x).astype(dtype, copy=False)
     return arrays
+
+
+def refuse_options(who: str, options: Mapping[str, tuple[Any, Any]], hint: str) -> None:
+    """Refuse, by name, the first option (``{name: (value, default)}``) set to anything but its
+    default: an option only the other engine has is accepted by both signatures and never
+    ignored (:mod:`mmtutorial.contract`).
+
+    Examples
+    --------
+    >>> refuse_options("numpy_nn.train", {"strategy": (None, None)}, "use tf_nn")
+    >>> refuse_options("numpy_nn.train", {"strategy": ("mirrored", None)}, "use tf_nn")
+    Traceback (most recent call last):
+    ...
+    mmtutorial._checks.InvalidParameterError: numpy_nn.train has no strategy option (the other \
+engine's), got 'mirrored'; use tf_nn
+    """
+    for name, (value, default) in options.items():
+        if value is not default and not (type(value) is type(default) and value == default):
+            raise InvalidParameterError(
+                f"{who} has no {name} option (the other engine's), got {value!r}; {hint}"
+            )

@@ -6,8 +6,7 @@ per framework. Each row says how both engines behave today and what it is:
 
 - ``same``: both engines behave alike; ``tests/test_engine_contract.py`` sends the same good
   and bad call to both and asserts the same outcome (a test per row, by its ``key``);
-- ``differs``: a deliberate difference, with the reason;
-- ``decided``: the engines still differ; the row gives the decision both will follow.
+- ``differs``: a deliberate difference, with the reason.
 
 The table below is generated from :data:`ENGINE_CONTRACT` when this module is imported.
 """
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 
 __all__ = ["ENGINE_CONTRACT", "STATUSES", "Clause"]
 
-STATUSES = ("same", "differs", "decided")
+STATUSES = ("same", "differs")
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Clause:
     status : str
         One of :data:`STATUSES`.
     note : str
-        Why the engines differ (``differs``), or the decision both follow (``decided``).
+        Why the engines differ (``differs``), or a remark (``same``).
     """
 
     key: str
@@ -58,11 +57,13 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
         "Build a multimodal network",
         "``MultimodalNet(modality_dims, head_dims, *, encoder_units, shared_units, losses, …)``",
         "``build_multimodal_model(modality_dims, head_specs, *, encoder_units, shared_units, …)``",
-        "decided",
+        "differs",
         "One head form in both, ``{head: units}``: linear outputs (logits for cross-entropy); "
-        "``tf_nn`` takes it (and Keras' ``(units, activation)``, for readers of the Keras "
-        "guides). Still to come: the losses belong to training in both (``Trainer``), not to "
-        "the model.",
+        "``tf_nn`` also takes Keras' ``(units, activation)``, for readers of the Keras guides. "
+        "``MultimodalNet``'s regression heads default to the article's ReLU "
+        "(``head_activation='relu'``, as chapter 3a derives it); pass ``None`` for linear ones. "
+        "The NumPy network owns its losses, because chapter 3's backward pass starts at them; "
+        "both ``Trainer`` s take ``losses=`` (``numpy_nn``'s must be the network's).",
     ),
     Clause(
         "defaults",
@@ -77,37 +78,30 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "training",
         "Train a network",
-        "``train(net, data, optimizer, *, steps, batch_size, seed, …)`` on a ``MultimodalData``",
-        "``Trainer(model, optimizer, *, losses, …).fit(dataset, epochs)`` and ``train(…)``, "
-        "on a ``tf.data.Dataset`` from ``make_dataset``",
-        "decided",
-        "``Trainer(model, optimizer, *, losses, …).fit(data, epochs=…)`` in both, ``train(…)`` "
-        "the one-shot wrapper, ``data`` a ``MultimodalData`` in both (``tf_nn`` also takes a "
-        "``tf.data.Dataset``, for readers with their own pipeline). ``numpy_nn.train`` keeps "
-        "``steps=`` for chapter 3b's per-step runs.",
+        "``Trainer(net, optimizer, …).fit(data, *, epochs, batch_size, eval_data, …)``, and "
+        "``train(…)`` in one call; ``steps=`` too, for chapter 3b's per-step runs",
+        "the same, ``data`` a ``MultimodalData`` or, for readers with their own pipeline, a "
+        "``tf.data.Dataset``",
+        "same",
     ),
     Clause(
         "history",
         "What a run records: ``History``",
-        "one entry per step (``unit='step'``); ``eval_loss`` with ``eval_data``; "
-        "``grad_norms`` empty without encoders",
-        "one entry per epoch (``unit='epoch'``); per-head ``metrics``; "
-        "``grad_norms['input_<m>']`` without encoders",
-        "decided",
-        "One schema: ``loss``, ``head_losses``, ``grad_norms``, ``metrics``, ``eval_loss`` "
-        "(through ``History.append``) in both; ``fit`` records epochs, ``numpy_nn.train(steps=…)`` "
-        "steps, and ``History.unit`` says which.",
+        "``loss``, ``head_losses``, ``grad_norms``, ``eval_loss`` through ``History.append``, "
+        "one entry per epoch (``epochs=``) or per step (``steps=``), as ``History.unit`` says",
+        "the same schema, one entry per epoch; and per-head ``metrics``",
+        "same",
+        "The same progress line, ``mmtutorial.history.progress_line``, in both.",
     ),
     Clause(
         "grad_norms",
         "Which gradient norms are recorded",
-        "``grad_norms[m]``: the raw norm over encoder ``m``'s weights",
-        "the same, or ``input_<m>`` (at the input) for a modality without an encoder",
-        "decided",
-        "Opt-in, with three keys per modality: ``m`` (raw, over the encoder's weights), "
-        "``per_parameter_<m>`` (divided by the square root of their number) and ``output_<m>`` "
-        "(at the encoder's output, where every modality has the same width). A raw norm grows "
-        "with the input's width, so only the last two compare modalities.",
+        "with ``grad_norms=True``: ``m`` (over encoder ``m``'s weights), ``per_parameter_<m>`` "
+        "(divided by the square root of their number), ``output_<m>`` (at the encoder's "
+        "output; at the input without an encoder)",
+        "the same keys and values",
+        "same",
+        "A raw norm grows with the input's width, so only the last two compare modalities.",
     ),
     Clause(
         "loss_order",
@@ -127,11 +121,10 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
     Clause(
         "predict",
         "What a prediction is",
-        "``predict()`` gives probabilities for cross-entropy heads",
+        "``predict()`` gives logits for cross-entropy heads",
         "the model gives logits",
-        "decided",
-        "Logits in both (what the head computes); probabilities are a softmax the caller "
-        "applies, as Keras does with ``from_logits=True``.",
+        "same",
+        "Probabilities are a softmax the caller applies, as with Keras' ``from_logits=True``.",
     ),
     Clause(
         "modality_width",
@@ -214,21 +207,21 @@ ENGINE_CONTRACT: tuple[Clause, ...] = (
         "retrace",
         "Changing a hyperparameter between runs",
         "nothing is compiled: any change is free",
-        "a new ``Trainer`` traces a new loop (1–5 s)",
-        "decided",
-        "The learning rate, the loss weights, the modality-dropout probability and OGM-GE's "
-        "α are variables of the compiled step, so one compiled loop serves several "
-        "configurations; only a change of shapes or of the model traces again.",
+        "``Trainer.configure(learning_rate=, loss_weights=, modality_dropout=, ogm_alpha=)`` "
+        "changes variables of the compiled step, without a new trace",
+        "differs",
+        "NumPy has nothing to compile. In ``tf_nn`` only a change of shapes or of the model "
+        "traces again (1–5 s).",
     ),
     Clause(
         "one_engine_options",
         "An option only one engine has",
-        "``eval_data``",
-        "``metrics``, ``modality_dropout``, ``ogm_ge``, ``loss_weighting``, ``strategy``, "
-        "``jit_compile``, ``checkpoint_dir``",
-        "decided",
-        "Accepted by both signatures and refused by name by the engine that lacks it, never "
-        "ignored.",
+        "``early_stopping`` and ``steps``; refuses ``metrics``, ``jit_compile``, "
+        "``modality_dropout``, ``ogm_ge``, ``loss_weighting``, ``strategy``, ``encoders``, "
+        "``checkpoint_dir`` by name",
+        "those, and refuses ``steps`` and ``early_stopping`` by name",
+        "same",
+        "Accepted by both signatures, refused by name by the engine that lacks it, never ignored.",
     ),
 )
 
@@ -245,7 +238,7 @@ def _table(clauses: tuple[Clause, ...]) -> str:
         "     - ``tf_nn``",
         "     - status",
     ]
-    status = {"same": "**same** (tested)", "differs": "**differs**", "decided": "**decided**"}
+    status = {"same": "**same** (tested)", "differs": "**differs**"}
     for clause in clauses:
         lines += [
             f"   * - {clause.concern}",

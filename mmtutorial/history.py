@@ -1,7 +1,8 @@
 """`History`: what a training run records, the same object for both engines' ``train``.
 
-NumPy only. ``numpy_nn.train`` appends one record per step, ``tf_nn.train`` one per epoch. Every
-``train`` call in the book returns one; chapters 3b, 4, 5 and 6 read its losses and grad norms.
+NumPy only. ``numpy_nn.train`` appends one record per step, ``tf_nn.train`` one per epoch, both
+through :meth:`History.append` (one schema, :mod:`mmtutorial.contract`). Every ``train`` call in
+the book returns one; chapters 3b, 4, 5 and 6 read its losses and grad norms.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class History:
     metrics : dict of str to list of float
         Named metrics, e.g. ``"y_accuracy"``.
     eval_loss : list of float
-        Loss on held-out data, when the engine evaluates (may be shorter than ``loss``).
+        The weighted total loss on held-out data after each entry's updates (with ``eval_data``;
+        empty without).
     unit : {"step", "epoch"}
         What one entry stands for.
 
@@ -58,11 +60,11 @@ class History:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Add one entry from ``{"loss": float, "head_losses": {h: float}, "grad_norms": {m:
-        float}, "metrics": {k: float}}``; the nested dicts may be absent.
+        float}, "metrics": {k: float}, "eval_loss": float}``; all but ``loss`` may be absent.
 
         A name seen for the first time starts its own list (so it may be shorter than ``loss``).
         """
-        record = check_mapping("record", record, keys=("loss", *_GROUPS), exact=False)
+        record = check_mapping("record", record, keys=("loss", "eval_loss", *_GROUPS), exact=False)
         if "loss" not in record:
             raise InvalidParameterError(f"record must hold 'loss', got keys {sorted(record)}")
         groups = {
@@ -70,6 +72,8 @@ class History:
             for group in _GROUPS
         }  # all checked before anything is appended, so a bad record leaves no trace
         self.loss.append(float(record["loss"]))
+        if "eval_loss" in record:
+            self.eval_loss.append(float(record["eval_loss"]))
         for group, values in groups.items():
             lists = getattr(self, group)
             for key, value in values.items():
@@ -87,3 +91,28 @@ class History:
         for group in _GROUPS:
             for values in getattr(self, group).values():
                 del values[n:]
+
+
+def progress_line(history: History, total: int) -> str:
+    """Return the progress line of ``history``'s last entry, the same in both engines:
+    ``"<unit> <k>/<total>  loss <L>  <head> <L_i> …  <metric> <value> …  eval <L>"``.
+
+    Heads are listed when there are several; ``eval`` when the run evaluates. Three significant
+    digits with trailing zeros kept (``0.140``, not ``0.14``): columns line up, and what every
+    CPU reproduces after many steps.
+
+    Examples
+    --------
+    >>> history = History(unit="epoch")
+    >>> history.append({"loss": 0.5, "head_losses": {"y1": 0.2, "y2": 0.3}, "eval_loss": 0.61})
+    >>> progress_line(history, 10)
+    'epoch  1/10  loss 0.500  y1 0.200  y2 0.300  eval 0.610'
+    """
+    k = len(history)
+    parts = [f"{history.unit} {k:>{len(str(total))}}/{total}", f"loss {history.loss[-1]:#.3g}"]
+    if len(history.head_losses) > 1:
+        parts += [f"{h} {v[-1]:#.3g}" for h, v in history.head_losses.items()]
+    parts += [f"{name} {v[-1]:#.3g}" for name, v in history.metrics.items()]
+    if history.eval_loss:
+        parts.append(f"eval {history.eval_loss[-1]:#.3g}")
+    return "  ".join(parts)

@@ -161,6 +161,7 @@ def test_builder_registers_attention_and_trains_it_on_the_digits():
         losses={"digit": "xent"},
         metrics={"digit": ["accuracy"]},
         epochs=5,
+        grad_norms=True,
     )
     assert history.loss[-1] < 0.5 * history.loss[0]
     assert min(history.grad_norms["pix"][-1], history.grad_norms["fou"][-1]) > 0

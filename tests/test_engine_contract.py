@@ -26,69 +26,88 @@ def data(n: int = 8, width: dict | None = None, target_width: int = 2) -> Multim
 
 
 class NumpyEngine:
-    """Build a small two-modality network and train it for two steps, as ``numpy_nn`` spells it."""
+    """A small two-modality network and its training, as ``numpy_nn`` spells them."""
+
+    name = "numpy_nn"
 
     def optimizer(self):
         from mmtutorial.numpy_nn import Adam
 
         return Adam(0.01)
 
-    def fit(self, samples, *, seed=0, loss="mse", optimizer=None, batch_size=None):
-        from mmtutorial.numpy_nn import MultimodalNet, train
+    def build(self, seed=0, loss="mse"):
+        from mmtutorial.numpy_nn import MultimodalNet
 
         self.net = MultimodalNet(
-            DIMS, HEADS, encoder_units=4, shared_units=5, losses={"y": loss}, seed=seed
-        )
-        optimizer = optimizer or self.optimizer()
-        return train(self.net, samples, optimizer, steps=2, batch_size=batch_size)
+            DIMS, HEADS, encoder_units=4, shared_units=5, losses={"y": loss}, seed=seed,
+            head_activation=None,  # linear heads, as tf_nn's {head: units}
+        )  # fmt: skip
+        return self.net
+
+    def trainer(self, seed=0, loss="mse", optimizer=None, **options):
+        from mmtutorial.numpy_nn import Trainer
+
+        net = self.build(seed, loss)
+        options.setdefault("losses", {"y": loss})
+        return Trainer(net, optimizer or self.optimizer(), **options)
+
+    def fit(self, samples, *, seed=0, loss="mse", optimizer=None, batch_size=None, **fit):
+        trainer = self.trainer(seed, loss, optimizer)
+        return trainer.fit(samples, epochs=fit.pop("epochs", 2), batch_size=batch_size, **fit)
 
     def weights(self):
         return [w.copy() for w in self.net.parameters().values()]
 
     def initial_weights(self, seed):
-        from mmtutorial.numpy_nn import MultimodalNet
+        return [w.copy() for w in self.build(seed).parameters().values()]
 
-        net = MultimodalNet(DIMS, HEADS, encoder_units=4, shared_units=5, seed=seed)
-        return list(net.parameters().values())
+    def predict(self, inputs):
+        return self.net.predict(inputs)
 
     def first_batch(self, samples, batch_size, seed):
-        from mmtutorial.numpy_nn.loop import _batch_stream
+        from mmtutorial.numpy_nn.loop import _entries
 
-        return next(_batch_stream(samples, batch_size, seed))
+        return next(_entries(samples, batch_size, seed, "step"))[0]
 
 
 class TFEngine:
-    """The same network and run, as ``tf_nn`` spells it (float64, one epoch)."""
+    """The same network and training, as ``tf_nn`` spells them (float64)."""
+
+    name = "tf_nn"
 
     def optimizer(self):
         from mmtutorial.tf_nn._tf import keras
 
         return keras.optimizers.Adam(0.01)
 
-    def fit(self, samples, *, seed=0, loss="mse", optimizer=None, batch_size=None):
-        from mmtutorial.tf_nn import build_multimodal_model, make_dataset, train
+    def build(self, seed=0, loss="mse"):
+        from mmtutorial.tf_nn import build_multimodal_model
 
-        heads = {h: (units, None) for h, units in HEADS.items()}
         self.model = build_multimodal_model(
-            DIMS, heads, encoder_units=4, shared_units=5, seed=seed, dtype="float64"
+            DIMS, HEADS, encoder_units=4, shared_units=5, seed=seed, dtype="float64"
         )
-        dataset = make_dataset(samples, batch_size, dtype="float64")
-        optimizer = optimizer or self.optimizer()
-        return train(self.model, dataset, optimizer, losses={"y": loss}, epochs=1)
+        return self.model
+
+    def trainer(self, seed=0, loss="mse", optimizer=None, **options):
+        from mmtutorial.tf_nn import Trainer
+
+        model = self.build(seed, loss)
+        return Trainer(model, optimizer or self.optimizer(), losses={"y": loss}, **options)
+
+    def fit(self, samples, *, seed=0, loss="mse", optimizer=None, batch_size=None, **fit):
+        trainer = self.trainer(seed, loss, optimizer)
+        return trainer.fit(samples, epochs=fit.pop("epochs", 2), batch_size=batch_size, **fit)
 
     def weights(self):
         return self.model.get_weights()
 
     def initial_weights(self, seed):
-        from mmtutorial.tf_nn import build_multimodal_model
+        return self.build(seed).get_weights()
 
-        heads = {h: (units, None) for h, units in HEADS.items()}
-        return build_multimodal_model(
-            DIMS, heads, encoder_units=4, shared_units=5, seed=seed
-        ).get_weights()
+    def predict(self, inputs):
+        return {h: y.numpy() for h, y in self.model(inputs).items()}
 
     def first_batch(self, samples, batch_size, seed):
-        from mmtutorial.data import MultimodalData
         from mmtutorial.tf_nn import make_dataset
 
         inputs, targets = next(iter(make_dataset(samples, batch_size, shuffle_seed=seed)))
@@ -314,3 +333,81 @@ def test_loss_order(engine):
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     expected = -np.mean(np.log(probs[[0, 1], y_true]))
     assert value == pytest.approx(expected)
+
+
+def test_training(engine):
+    """Trainer(...).fit(data, epochs=...) in both; train(...) is the same in one call."""
+    samples = data(n=12)
+    history = engine.fit(samples, batch_size=4, epochs=3)
+    trained = engine.weights()
+    assert history.unit == "epoch" and len(history) == 3
+    module = __import__(f"mmtutorial.{engine.name}", fromlist=["train"])
+    again = module.train(
+        engine.build(seed=0), samples, engine.optimizer(), losses={"y": "mse"}, epochs=3,
+        batch_size=4,
+    )  # fmt: skip
+    assert np.allclose(again.loss, history.loss, rtol=1e-12, atol=0)
+    assert all(
+        np.allclose(a, b, rtol=1e-12) for a, b in zip(trained, engine.weights(), strict=True)
+    )
+
+
+def test_history(engine, capsys):
+    samples = data(n=12)
+    history = engine.fit(samples, batch_size=4, epochs=2, eval_data=data(n=5), log_every=1)
+    assert history.unit == "epoch" and len(history.loss) == len(history.eval_loss) == 2
+    assert list(history.head_losses) == ["y"] and history.grad_norms == {}
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert all(line.split("  ")[-1].startswith("eval ") for line in lines)
+
+
+def test_grad_norms(engine):
+    trainer = engine.trainer(grad_norms=True)
+    history = trainer.fit(data(n=8), epochs=1)
+    names = ["a", "per_parameter_a", "output_a", "b", "per_parameter_b", "output_b"]
+    assert sorted(history.grad_norms) == sorted(names)
+    a = history.grad_norms
+    assert np.isclose(a["per_parameter_a"][0], a["a"][0] / np.sqrt(3 * 4 + 4))
+
+
+def test_grad_norms_agree_between_the_engines():
+    """The same weights and the same full batch give the same norms, to rounding."""
+    pytest.importorskip("tensorflow")
+    from mmtutorial.numpy_nn import SGD
+    from mmtutorial.numpy_nn import Trainer as NumpyTrainer
+    from mmtutorial.tf_nn import Trainer as TFTrainer
+    from mmtutorial.tf_nn import copy_numpy_weights
+    from mmtutorial.tf_nn._tf import keras
+
+    numpy_engine, tf_engine = NumpyEngine(), TFEngine()
+    net, model = numpy_engine.build(), tf_engine.build()
+    copy_numpy_weights(net, model)
+    samples = data(n=8)
+    ours = NumpyTrainer(net, SGD(1e-9), grad_norms=True).fit(samples, epochs=1)
+    sgd = keras.optimizers.SGD(1e-9)  # the norms are taken before the update anyway
+    theirs = TFTrainer(model, sgd, losses={"y": "mse"}, grad_norms=True).fit(samples, epochs=1)
+    for key, values in ours.grad_norms.items():
+        assert np.isclose(values[0], theirs.grad_norms[key][0], rtol=1e-10), key
+
+
+def test_predict(engine):
+    engine.build()
+    inputs = data(n=4).inputs
+    out = engine.predict(inputs)["y"]
+    assert out.shape == (4, 2) and not np.allclose(out.sum(axis=1), 1)  # no softmax applied
+
+
+def test_one_engine_options(engine):
+    """An option only the other engine has is accepted by the signature and refused by name."""
+    if engine.name == "numpy_nn":
+        refuses(lambda: engine.trainer(strategy="mirrored"), "strategy", "tf_nn")
+        refuses(lambda: engine.trainer(modality_dropout=0.5), "modality_dropout")
+        refuses(lambda: engine.fit(data(), checkpoint_dir="/tmp/x"), "checkpoint_dir")
+        refuses(lambda: engine.trainer(losses={"y": "xent"}), "losses")
+    else:
+        from mmtutorial.numpy_nn import EarlyStopping
+
+        refuses(lambda: engine.fit(data(), steps=3), "steps")
+        refuses(lambda: engine.fit(data(), early_stopping=EarlyStopping(3)), "early_stopping")
+    engine.trainer(strategy=None, jit_compile=False)  # defaults pass in both

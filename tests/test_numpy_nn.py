@@ -355,10 +355,12 @@ def test_float32_network_runs_in_float32():
     assert all(p.dtype == np.float32 for p in net.parameters().values())
 
 
-def test_predict_gives_probabilities_for_classification_heads():
+def test_predict_gives_logits_for_classification_heads():
     net = MultimodalNet({"a": 3}, {"label": 4}, losses={"label": "xent"}, seed=0)
-    probs = net.predict({"a": np.random.default_rng(0).normal(size=(6, 3))})["label"]
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    inputs = {"a": np.random.default_rng(0).normal(size=(6, 3))}
+    logits = net.predict(inputs)["label"]
+    np.testing.assert_array_equal(logits, net.forward(inputs)["label"])
+    assert not np.allclose(logits.sum(axis=1), 1.0)  # not probabilities, as in tf_nn
 
 
 # --- optimisers -------------------------------------------------------------------------------

@@ -53,11 +53,18 @@ def test_grad_norms_measure_each_encoder_before_the_update():
         m: np.sqrt(np.sum(grads[f"encoder_{m}/W"] ** 2) + np.sum(grads[f"encoder_{m}/b"] ** 2))
         for m in ("a", "b")
     }
-    history = train(net, data, SGD(0.1), steps=2)
-    assert set(history.grad_norms) == {"a", "b"}
-    for m in ("a", "b"):
+    at_outputs = twin.fusion_gradients()
+    history = train(net, data, SGD(0.1), steps=2, grad_norms=True)
+    kinds = ("", "per_parameter_", "output_")
+    assert set(history.grad_norms) == {f"{k}{m}" for m in ("a", "b") for k in kinds}
+    for m, width in (("a", 3), ("b", 2)):
         assert history.grad_norms[m][0] == pytest.approx(expected[m], rel=1e-12)
+        per_parameter = expected[m] / np.sqrt(width * 4 + 4)
+        assert history.grad_norms[f"per_parameter_{m}"][0] == pytest.approx(per_parameter)
+        output = np.linalg.norm(at_outputs[m])
+        assert history.grad_norms[f"output_{m}"][0] == pytest.approx(output, rel=1e-12)
         assert len(history.grad_norms[m]) == 2
+    assert train(net, data, SGD(0.1), steps=2).grad_norms == {}  # opt-in
 
 
 def _visited(net, data, **kwargs):
@@ -115,8 +122,8 @@ def test_train_prints_one_concise_line_every_log_every_steps(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert lines[0] == (
-        f"step  5/10  loss {history.loss[4]:#.3g}  (y1 {history.head_losses['y1'][4]:#.3g}  "
-        f"y2 {history.head_losses['y2'][4]:#.3g})  eval {history.eval_loss[4]:#.3g}"
+        f"step  5/10  loss {history.loss[4]:#.3g}  y1 {history.head_losses['y1'][4]:#.3g}  "
+        f"y2 {history.head_losses['y2'][4]:#.3g}  eval {history.eval_loss[4]:#.3g}"
     )
     assert lines[1].startswith("step 10/10  loss ")
     train(article_network(), data, Adam(0.01), steps=7, log_every=3)
@@ -134,7 +141,7 @@ def test_train_stops_clearly_when_the_loss_diverges():
     data = MultimodalData(
         data.inputs, {h: 1e200 * np.ones_like(y) for h, y in data.targets.items()}
     )
-    with np.errstate(over="ignore"), pytest.raises(FloatingPointError, match="at step 1;"):
+    with np.errstate(over="ignore"), pytest.raises(FloatingPointError, match="in step 1, before"):
         train(article_network(), data, SGD(1.0), steps=5)
 
 

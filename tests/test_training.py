@@ -19,7 +19,7 @@ from mmtutorial.tf_nn import (
     make_dataset,
     train,
 )
-from mmtutorial.tf_nn._history_io import Checkpoints
+from mmtutorial.tf_nn._checkpoints import Checkpoints
 from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.models import encoder_layers, encoder_positions
 
@@ -127,6 +127,7 @@ def test_records_per_head_losses_metrics_and_grad_norms():
         epochs=3,
         loss_weights={"y": 0.25},
         metrics={"label": ["accuracy"]},
+        grad_norms=True,
     )
     np.testing.assert_allclose(
         history.loss,
@@ -135,7 +136,8 @@ def test_records_per_head_losses_metrics_and_grad_norms():
     )
     assert set(history.metrics) == {"label_accuracy"}
     assert all(0.0 <= a <= 1.0 for a in history.metrics["label_accuracy"])
-    assert set(history.grad_norms) == set(DIMS)
+    kinds = ("", "per_parameter_", "output_")
+    assert set(history.grad_norms) == {f"{k}{m}" for m in DIMS for k in kinds}
     assert all(g > 0 for norms in history.grad_norms.values() for g in norms)
 
 
@@ -144,20 +146,31 @@ def test_grad_norms_are_the_encoder_gradient_norms_averaged_over_steps():
     model = encoder_model({"y": (1, None)})
     weights = final_weights(model)
     history = train(
-        model, make_dataset(data), keras.optimizers.SGD(0.0), losses={"y": "mse"}, epochs=1
-    )
+        model, make_dataset(data), keras.optimizers.SGD(0.0), losses={"y": "mse"}, epochs=1,
+        grad_norms=True,
+    )  # fmt: skip
     model.set_weights(weights)
     x = {m: tf.constant(v, tf.float32) for m, v in data.inputs.items()}
+    layers = {m: model.get_layer(f"encoder_{m}") for m in DIMS}
     with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(keras.losses.mean_squared_error(data.targets["y"], model(x)["y"]))
-    encoders = {m: model.get_layer(f"encoder_{m}").trainable_variables for m in DIMS}
-    grads = tape.gradient(loss, encoders)
+        encoded = {m: layers[m](x[m]) for m in DIMS}
+        tape.watch(list(encoded.values()))
+        fused = model.get_layer("fusion")(list(encoded.values()))
+        y_hat = model.get_layer("head_y")(model.get_layer("shared")(fused))
+        loss = tf.reduce_mean(keras.losses.mean_squared_error(data.targets["y"], y_hat))
+    encoders = {m: layers[m].trainable_variables for m in DIMS}
+    grads, at_outputs = tape.gradient(loss, (encoders, encoded))
     for m in DIMS:
         expected = float(tf.linalg.global_norm(grads[m]))
         np.testing.assert_allclose(history.grad_norms[m][0], expected, rtol=1e-5)
+        count = sum(int(np.prod(v.shape)) for v in encoders[m])
+        per_parameter = history.grad_norms[f"per_parameter_{m}"][0]
+        np.testing.assert_allclose(per_parameter, expected / np.sqrt(count), rtol=1e-5)
+        output = float(tf.norm(at_outputs[m]))
+        np.testing.assert_allclose(history.grad_norms[f"output_{m}"][0], output, rtol=1e-5)
 
 
-def test_without_encoders_grad_norms_are_input_gradient_norms_named_apart():
+def test_without_encoders_grad_norms_are_input_gradient_norms_at_the_output_key():
     data = article_data()
     model = article_model(seed=0)
     x = {m: tf.constant(v, tf.float32) for m, v in data.inputs.items()}
@@ -168,9 +181,11 @@ def test_without_encoders_grad_norms_are_input_gradient_norms_named_apart():
             tf.reduce_mean(keras.losses.mean_squared_error(data.targets[h], out[h])) for h in out
         )
     expected = float(tf.norm(tape.gradient(loss, x["x2"])))
-    history = train(model, make_dataset(data), "adam", losses={"y1": "mse", "y2": "mse"}, epochs=1)
-    assert sorted(history.grad_norms) == ["input_x1", "input_x2"]
-    np.testing.assert_allclose(history.grad_norms["input_x2"][0], expected, rtol=1e-5)
+    losses = {"y1": "mse", "y2": "mse"}
+    history = train(model, make_dataset(data), "adam", losses=losses, epochs=1, grad_norms=True)
+    assert sorted(history.grad_norms) == ["output_x1", "output_x2"]
+    np.testing.assert_allclose(history.grad_norms["output_x2"][0], expected, rtol=1e-5)
+    assert train(model, make_dataset(data), "adam", losses=losses, epochs=1).grad_norms == {}
 
 
 def test_every_part_of_the_loop_finds_the_encoders_by_the_name_encoder_m_alone():
@@ -185,10 +200,25 @@ def test_every_part_of_the_loop_finds_the_encoders_by_the_name_encoder_m_alone()
     assert positions == {"a": [0, 1]} and raw == ["b", "c"]
     data = synthetic()
     assert sorted(encoder_outputs(model, data.inputs)) == ["a"]
-    history = train(model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1)
-    assert sorted(history.grad_norms) == ["a", "input_b", "input_c"]
+    history = train(
+        model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1, grad_norms=True
+    )
+    assert sorted(history.grad_norms) == [
+        "a",
+        "output_a",
+        "output_b",
+        "output_c",
+        "per_parameter_a",
+    ]
     with pytest.raises(InvalidParameterError, match=r"at least two modalities, got \['a'\]"):
         train(model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1, ogm_ge=OGMGE(0.5))
+    named = {"a": "encoder_a", "b": "embed_b"}  # encoders= names the one named otherwise
+    assert sorted(encoder_layers(model, named)) == ["a", "b"]
+    history = train(model, make_dataset(data), "sgd", losses={"y": "mse"}, epochs=1,
+                    grad_norms=True, encoders=named)  # fmt: skip
+    assert "per_parameter_b" in history.grad_norms
+    with pytest.raises(InvalidParameterError, match=r"encoders\['b'\] must name a layer"):
+        encoder_layers(model, {"b": "encoder_b"})
 
 
 def test_progress_lines_every_log_every_epochs_and_silent_at_zero(capsys):
@@ -396,7 +426,7 @@ def test_xla_loop_gives_the_default_loop_losses():
         ({"log_every": -1}, "log_every must be an int >= 0, got -1"),
         ({"jit_compile": "yes"}, "jit_compile must be a bool, got 'yes'"),
         ({"model": "model"}, "model must be a Keras model, got 'model'"),
-        ({"data": [1, 2]}, r"data must be a tf.data.Dataset, got \[1, 2\]"),
+        ({"data": [1, 2]}, r"data must be a MultimodalData or a tf.data.Dataset, got list"),
         ({"data": "repeat"}, "known, finite, non-zero number of batches"),
         ({"data": "pairs"}, r"data must yield \(inputs dict, targets dict\)"),
         ({"data": "no_y2"}, r"data targets must hold every head with a loss: missing \['y2'\]"),
@@ -436,3 +466,31 @@ def test_a_keras_loss_object_computes_in_the_heads_dtype():
     exact = tf.nn.sparse_softmax_cross_entropy_with_logits(data.targets["label"], logits)
     assert logits.dtype == tf.float64 and ce.dtype == "float32"  # the caller's object unchanged
     assert abs(history.loss[0] / float(tf.reduce_mean(exact)) - 1) < 1e-12
+
+
+def test_configure_changes_hyperparameters_without_tracing_again():
+    """One compiled loop, several configurations: the same as a new Trainer with each."""
+    data = synthetic("classification")
+    model = encoder_model({"label": (3, None)})
+    start, losses = model.get_weights(), {"label": "xent"}
+
+    def batches():
+        return make_dataset(data, batch_size=128)
+
+    trainer = Trainer(model, keras.optimizers.Adam(0.01), losses=losses, modality_dropout=0.3)
+    trainer.fit(batches(), epochs=2)
+    trainer.restart(start)
+    trainer.configure(learning_rate=0.005, modality_dropout=0.1, loss_weights={"label": 2.0})
+    configured = trainer.fit(batches(), epochs=2)
+    assert trainer._run.experimental_get_tracing_count() == 1
+    model.set_weights(start)
+    fresh = Trainer(
+        model, keras.optimizers.Adam(0.005), losses=losses, modality_dropout=0.1,
+        loss_weights={"label": 2.0},
+    ).fit(batches(), epochs=2)  # fmt: skip
+    np.testing.assert_allclose(configured.loss, fresh.loss, rtol=1e-6)
+    plain = Trainer(model, "adam", losses=losses)
+    with pytest.raises(InvalidParameterError, match="modality_dropout can be changed only"):
+        plain.configure(modality_dropout=0.2)
+    with pytest.raises(InvalidParameterError, match="ogm_alpha can be changed only"):
+        plain.configure(ogm_alpha=0.2)

@@ -5,7 +5,7 @@ article's network generalised to k modalities and m heads, every backward writte
 """
 
 from .layers import Concat, Dense, ReLU
-from .loop import EarlyStopping, train
+from .loop import EarlyStopping, Trainer, train
 from .losses import HalfSquaredError, MeanSquaredError, SoftmaxCrossEntropy
 from .network import MultimodalNet, article_network
 from .optim import SGD, Adam
@@ -21,6 +21,7 @@ __all__ = [
     "MultimodalNet",
     "ReLU",
     "SoftmaxCrossEntropy",
+    "Trainer",
     "article_network",
     "train",
 ]

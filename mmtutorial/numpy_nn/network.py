@@ -360,13 +360,10 @@ class MultimodalNet:
         return {name: r.mask.copy() for name, r in relus.items()}
 
     def predict(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Return head outputs; ``"xent"`` heads give class probabilities ``(batch, classes)``."""
-        outputs = self.forward(inputs)
-        for h in self.heads:
-            if self.losses[h] == "xent":
-                z = outputs[h] - outputs[h].max(axis=1, keepdims=True)
-                outputs[h] = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        return outputs
+        """Return the heads' outputs: logits ``(batch, classes)`` for ``"xent"`` heads, as a
+        ``tf_nn`` model gives them (a softmax turns them into probabilities), the predictions
+        themselves for the others. The same as :meth:`forward`, under the name Keras uses."""
+        return self.forward(inputs)
 
 
 def article_network(

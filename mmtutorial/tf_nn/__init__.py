@@ -15,7 +15,8 @@ from .data import make_dataset
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 from .losses import get_loss, half_squared_error, info_nce
 from .models import FUSIONS, article_model, build_multimodal_model, encoder_outputs
-from .training import Trainer, grad_norm_names, make_train_step, train
+from .step import grad_norm_names, make_train_step
+from .training import Trainer, train
 
 __all__ = [
     "AttentionFusion",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from mmtutorial.history import History
+
 from ._tf import tf
 
 #: With ``jit_compile``, one XLA call runs as many whole epochs as fit in this many steps.
@@ -126,3 +128,22 @@ def make_runner(
         return run_xla(full, last, steps)
 
     return tf.function(run_jit if jit else run, reduce_retracing=True)
+
+
+def append_epochs(
+    history: History, records: dict, count: int, eval_loss: float | None = None
+) -> None:
+    """Append the first ``count`` epochs of stacked records ``{"loss": (n,), group: {k: (n,)}}``
+    to ``history``, the last with ``eval_loss`` if given."""
+
+    def at(values: Any, e: int) -> Any:
+        if isinstance(values, dict):
+            return {k: float(v[e]) for k, v in values.items()}
+        return float(values[e])
+
+    arrays = tf.nest.map_structure(lambda t: t.numpy(), records)  # once per call, not per epoch
+    for e in range(count):
+        record = {k: at(v, e) for k, v in arrays.items()}
+        if eval_loss is not None and e == count - 1:
+            record["eval_loss"] = eval_loss
+        history.append(record)

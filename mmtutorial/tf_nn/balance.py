@@ -83,7 +83,7 @@ def check_options(
     ``log_variances``, ``{h: s_i}`` (empty for ``"fixed"``).
     """
     p = options["modality_dropout"]
-    check_ogm_ge(options["ogm_ge"], model, losses)
+    check_ogm_ge(options["ogm_ge"], model, losses, options["encoders"])
     return {
         "modality_dropout": check_number("modality_dropout", p, low=0, high=1, high_open=True),
         "ogm_ge": options["ogm_ge"],
@@ -92,16 +92,22 @@ def check_options(
     }
 
 
-def check_ogm_ge(ogm_ge: object, model: keras.Model, losses: Mapping[str, Callable]) -> str | None:
+def check_ogm_ge(
+    ogm_ge: object,
+    model: keras.Model,
+    losses: Mapping[str, Callable],
+    encoders: Mapping[str, str] | None = None,
+) -> str | None:
     """Return the head that scores the modalities, or None without OGM-GE; fail on misuse."""
     if ogm_ge is None:
         return None
     if not isinstance(ogm_ge, OGMGE):
         raise InvalidParameterError(f"ogm_ge must be an OGMGE or None, got {ogm_ge!r}")
-    if len(encoder_layers(model)) < 2:
+    if len(encoder_layers(model, encoders)) < 2:
         raise InvalidParameterError(
-            "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers for at "
-            f"least two modalities, got {sorted(encoder_layers(model))}"
+            "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers (or "
+            "encoders=) for at least two modalities, got "
+            f"{sorted(encoder_layers(model, encoders))}"
         )
     main = [h for h in losses if h not in auxiliary_head_targets(model)]
     if ogm_ge.head is None:
@@ -147,11 +153,12 @@ def forward(
     present: dict | None = None,
 ):
     """Return ``model``'s training-mode outputs on ``x``: the modalities ``present`` marks
-    absent (the data's mask), and those modality dropout drops if ``p > 0``, masked out.
+    absent (the data's mask), and those modality dropout drops, masked out. ``modality_dropout``
+    is ``p``, a number (0: no dropout, nothing drawn) or a variable (drawn even at 0).
 
     Dropout only drops modalities a sample has; a sample it would leave with none keeps its own.
     """
-    if not modality_dropout:
+    if isinstance(modality_dropout, int | float) and not modality_dropout:
         return model(x, training=True) if present is None else call_with_mask(model, x, present)
     keep = dropout_mask(list(x), tf.shape(x[next(iter(x))])[0], modality_dropout, seed, step)
     if present is not None:
@@ -185,6 +192,7 @@ def ogm_coefficients(scores: dict, alpha: float) -> tuple[dict, dict]:
     (0.0949, 1.0, 3.0)
     """
     k, rho = {}, {}
+    alpha = tf.cast(alpha, tf.float32)
     for m, s in scores.items():
         others = [scores[o] for o in scores if o != m]
         rho[m] = tf.cast(s, tf.float32) / tf.cast(tf.add_n(others) / len(others), tf.float32)
@@ -209,6 +217,7 @@ def modulate(grads: list, groups: dict, k: dict, noise: bool, seed: int, step: t
 
 def ogm_step(
     ogm_ge: OGMGE,
+    alpha: float | tf.Variable,
     model: keras.Model,
     x: dict,
     y: dict,
@@ -218,16 +227,23 @@ def ogm_step(
     seed: int,
     step: tf.Tensor,
 ) -> tuple[list, dict]:
-    """Return ``grads`` modulated by OGM-GE (``encoders[m]``: the positions of encoder ``m``'s
-    gradients) and the record's ``{"ogm_coefficient_<m>": k_m}``."""
-    head = check_ogm_ge(ogm_ge, model, losses)
+    """Return ``grads`` modulated by OGM-GE with ``α = alpha`` (``encoders[m]``: the positions of
+    encoder ``m``'s gradients) and the record's ``{"ogm_coefficient_<m>": k_m}``."""
+    head = ogm_ge.head or next(h for h in losses if h not in auxiliary_head_targets(model))
     scores = ogm_scores(model, x, y[head], losses[head], head, list(encoders))
-    k = ogm_coefficients(scores, ogm_ge.alpha)[0]
+    k = ogm_coefficients(scores, alpha)[0]
     grads = modulate(grads, encoders, k, ogm_ge.noise, seed, step)
     return grads, {f"ogm_coefficient_{m}": k[m] for m in encoders}
 
 
-def record_names(model: keras.Model, ogm_ge: OGMGE | None, log_variances: Mapping) -> list[str]:
+def record_names(
+    model: keras.Model,
+    ogm_ge: OGMGE | None,
+    log_variances: Mapping,
+    encoders: Mapping[str, str] | None = None,
+) -> list[str]:
     """Return the keys the step adds to the record's ``metrics``: learned weights, coefficients."""
     names = [f"loss_weight_{h}" for h in log_variances]
-    return names + [f"ogm_coefficient_{m}" for m in encoder_layers(model) if ogm_ge is not None]
+    if ogm_ge is None:
+        return names
+    return names + [f"ogm_coefficient_{m}" for m in encoder_layers(model, encoders)]

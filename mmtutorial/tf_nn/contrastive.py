@@ -21,14 +21,13 @@ from mmtutorial._checks import (
     check_seed,
 )
 from mmtutorial.data import MultimodalData
-from mmtutorial.history import History
+from mmtutorial.history import History, progress_line
 from mmtutorial.perturb import record_run
 from mmtutorial.seeds import stream
 
-from ._arguments import check_optimizer
 from ._builder_args import check_name, initializers, perturbed
-from ._history_io import progress_line
 from ._tf import keras, tf
+from ._train_checks import check_optimizer
 from .losses import info_nce
 from .models import encoder_positions
 

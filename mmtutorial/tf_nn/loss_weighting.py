@@ -36,7 +36,7 @@ def weighted_total(heads: dict, loss_weights: Mapping, log_variances: Mapping) -
     ``s_i``, ``exp(−s_i) = 1 / L_i``, so a head with a lower loss gets a larger weight.
     """
     if not log_variances:
-        return tf.add_n([loss_weights[h] * heads[h] for h in heads]), {}
+        return tf.add_n([tf.cast(loss_weights[h], heads[h].dtype) * heads[h] for h in heads]), {}
     weights = {h: tf.exp(-tf.cast(s, heads[h].dtype)) for h, s in log_variances.items()}
     terms = [weights[h] * heads[h] + tf.cast(log_variances[h], heads[h].dtype) for h in heads]
     return tf.add_n(terms), weights

@@ -244,8 +244,11 @@ def auxiliary_head_targets(model: keras.Model) -> dict[str, str]:
     return {f"aux_{m}_{h}": h for m in inputs for h in outputs if f"aux_{m}_{h}" in outputs}
 
 
-def encoder_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
-    """Return ``{m: layer}``: the layer named ``encoder_<m>`` of each modality ``m`` that has one.
+def encoder_layers(
+    model: keras.Model, names: Mapping[str, str] | None = None
+) -> dict[str, keras.layers.Layer]:
+    """Return ``{m: layer}``: the layer named ``encoder_<m>`` of each modality ``m`` that has one,
+    or, with ``names`` (``{m: layer name}``, for a model named otherwise), those layers.
 
     The one place that reads the naming convention of :func:`build_multimodal_model` (and of
     :func:`~mmtutorial.tf_nn.build_dual_encoder`): the training loop's ``grad_norms``, OGM-GE
@@ -259,13 +262,37 @@ def encoder_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
     {'a': 'encoder_a', 'b': 'encoder_b'}
     >>> encoder_layers(article_model())
     {}
+    >>> encoder_layers(article_model(), {"x1": "shared"})["x1"].name
+    'shared'
     """
     layers = {layer.name: layer for layer in model.layers}
-    return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
+    if names is None:
+        return {m: layers[f"encoder_{m}"] for m in model.input if f"encoder_{m}" in layers}
+    names = check_mapping("encoders", names, keys=model.input, what="modalities", exact=False)
+    for m, name in names.items():
+        if name not in layers:
+            raise InvalidParameterError(
+                f"encoders[{m!r}] must name a layer of the model, got {name!r}; its layers are "
+                f"{sorted(layers)}"
+            )
+    return {m: layers[names[m]] for m in model.input if m in names}
 
 
-def encoder_positions(model: keras.Model, variables: list) -> tuple[dict[str, list[int]], list]:
-    """Return ``({m: positions in variables of encoder_<m>'s weights}, [modalities without one])``.
+def with_encoder_outputs(model: keras.Model, names: Mapping[str, str] | None = None) -> keras.Model:
+    """Return a model of the same layers whose outputs are ``(model's outputs, {m: e_m})``, with
+    ``e_m`` the output of modality ``m``'s encoder (see :func:`encoder_layers`): the training
+    step takes the gradient at ``e_m`` from it."""
+    encoded = {m: layer.output for m, layer in encoder_layers(model, names).items()}
+    twin = keras.Model(model.input, (model.output, encoded), name=f"{model.name}_encoded")
+    twin.supports_masking = model.supports_masking
+    return twin
+
+
+def encoder_positions(
+    model: keras.Model, variables: list, names: Mapping[str, str] | None = None
+) -> tuple[dict[str, list[int]], list]:
+    """Return ``({m: positions in variables of encoder_<m>'s weights}, [modalities without one])``
+    (the encoders of :func:`encoder_layers`, with ``names`` if given).
 
     >>> model = build_multimodal_model({"a": 2, "b": 3}, {"y": (1, None)}, encoder_units=4)
     >>> encoder_positions(model, model.trainable_variables)
@@ -276,7 +303,7 @@ def encoder_positions(model: keras.Model, variables: list) -> tuple[dict[str, li
     position = {id(v): i for i, v in enumerate(variables)}
     encoders = {
         m: [position[id(v)] for v in layer.trainable_variables]
-        for m, layer in encoder_layers(model).items()
+        for m, layer in encoder_layers(model, names).items()
     }
     return encoders, [m for m in model.input if m not in encoders]
 

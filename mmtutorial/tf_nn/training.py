@@ -1,23 +1,38 @@
 """A compiled custom training loop for multimodal Keras models, with resumable checkpoints.
 
-Read top to bottom: one ``tf.GradientTape`` step returning a nested record, then :class:`Trainer`
-and :func:`train`, which run it in the epoch loops of ``_loops`` (chapter 4; chapter 5 adds the
-imbalance remedies of :mod:`.balance` and the loss weighting of :mod:`.loss_weighting`).
+:class:`Trainer` compiles :func:`~mmtutorial.tf_nn.step.make_train_step`'s step into the epoch
+loops of ``_loops`` once, and :meth:`Trainer.fit` runs them; :func:`train` is the one-shot
+wrapper (chapter 4; chapter 5 adds the imbalance remedies of :mod:`.balance`, the loss weighting
+of :mod:`.loss_weighting` and several workers). The arguments and the result mean what they mean
+in :mod:`mmtutorial.numpy_nn`, as :mod:`mmtutorial.contract` sets out.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mmtutorial._checks import InvalidParameterError, check_bool, check_int, check_mapping
-from mmtutorial.history import History
+from mmtutorial._checks import (
+    InvalidParameterError,
+    check_bool,
+    check_int,
+    check_mapping,
+    check_number,
+    check_seed,
+    refuse_options,
+)
+from mmtutorial.history import History, progress_line
 from mmtutorial.perturb import record_run
 
-from . import balance, loss_weighting
-from ._arguments import (
+from . import balance
+from ._checkpoints import Checkpoints
+from ._loops import XLA_STEPS_PER_CALL, append_epochs, make_runner
+from ._replicas import NON_FINITE, build_optimizer, check_strategy, is_chief, scope
+from ._tf import keras, tf
+from ._train_checks import (
+    as_dataset,
     cast_to_model,
     check_data,
     check_losses,
@@ -25,108 +40,25 @@ from ._arguments import (
     check_model,
     check_optimizer,
 )
-from ._history_io import Checkpoints, append_epochs, progress_line
-from ._loops import XLA_STEPS_PER_CALL, make_runner
-from ._replicas import (
-    NON_FINITE,
-    build_optimizer,
-    check_strategy,
-    is_chief,
-    make_replica_step,
-    scope,
-)
-from ._tf import keras, tf
 from .balance import OGMGE
-from .models import auxiliary_head_targets, encoder_layers, encoder_positions
+from .step import grad_norm_names, make_evaluator, make_train_step
 
-__all__ = ["Trainer", "grad_norm_names", "make_train_step", "train"]
-
-
-def make_train_step(
-    model: keras.Model,
-    losses: Mapping[str, Callable],
-    loss_weights: Mapping[str, float],
-    optimizer: keras.optimizers.Optimizer,
-    metrics: Mapping[str, tuple[str, keras.metrics.Metric]],
-    *,
-    modality_dropout: float = 0.0,
-    ogm_ge: OGMGE | None = None,
-    log_variances: Mapping[str, tf.Variable] | None = None,
-    seed: int = 0,
-) -> Callable[[dict, dict], dict]:
-    """Return ``step(x, y, present=None)``: one optimiser step on a batch (``present``: the
-    data's mask, ``{m: (batch,) bool}``), returning its nested record.
-
-    The record is ``{"loss": L, "head_losses": {h: L_i}, "grad_norms": {name: norm}, "metrics":
-    {...}}`` (float64 scalars) with, for head ``i`` named ``h``, ``L_i`` the batch mean of
-    ``losses[h](y_i, ŷ_i)`` and ``L = Σ_i λ_i L_i`` (``λ_i = loss_weights[h]``) plus any
-    ``model.losses``; an auxiliary head ``aux_<m>_<h>`` learns head ``h``'s target.
-    ``grad_norms[m]`` is ``sqrt(Σ_v ‖∂L/∂v‖²)`` over the variables ``v`` of layer ``encoder_<m>``
-    (before OGM-GE); a modality without an encoder reports ``grad_norms["input_<m>"]``, the norm
-    of ``∂L/∂x_m`` over the batch. The step also updates the ``metrics``. The options are
-    :func:`train`'s, with ``log_variances`` (``{h: s_i}``) for ``loss_weighting="uncertainty"``.
-    """
-    log_variances = dict(log_variances or {})
-    balance.check_ogm_ge(ogm_ge, model, losses)
-    variables = model.trainable_variables + list(log_variances.values())
-    encoders, raw = encoder_positions(model, variables)
-    targets = auxiliary_head_targets(model)
-
-    def step(x: dict, y: dict, present: dict | None = None) -> dict:
-        y = {h: y[h] if h in y else y[targets[h]] for h in losses}
-        extras, step_number = {}, optimizer.iterations  # keys the random draws
-        with tf.GradientTape() as tape:
-            for m in raw:  # no encoder: measure the gradient reaching the input itself
-                tape.watch(x[m])
-            y_hat = balance.forward(model, x, modality_dropout, seed, step_number, present)
-            heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
-            total, weights = loss_weighting.weighted_total(heads, loss_weights, log_variances)
-            total = tf.add_n([total, *model.losses])
-        grads = tape.gradient(total, [*variables, *(x[m] for m in raw)])
-        norms = {m: tf.linalg.global_norm([grads[i] for i in encoders[m]]) for m in encoders}
-        if ogm_ge is not None:
-            grads, extras = balance.ogm_step(
-                ogm_ge, model, x, y, losses, grads, encoders, seed, step_number
-            )
-        if tf.math.is_finite(total):  # a NaN or infinite loss updates nothing (the loop stops)
-            pairs = zip(grads[: len(variables)], variables, strict=True)
-            optimizer.apply_gradients([(g, v) for g, v in pairs if g is not None])  # unused heads
-        for h, metric in metrics.values():
-            metric.update_state(y[h], y_hat[h])
-        inputs = zip(raw, grads[len(variables) :], strict=True)
-        norms |= {f"input_{m}": tf.norm(g) for m, g in inputs}
-        extras |= {f"loss_weight_{h}": w for h, w in weights.items()}
-        record = {"loss": total, "head_losses": heads, "grad_norms": norms, "metrics": extras}
-        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float64), record)
-
-    return step
-
-
-def grad_norm_names(model: keras.Model) -> list[str]:
-    """Return the ``grad_norms`` keys of :func:`make_train_step`: ``m`` or ``"input_<m>"``.
-
-    Examples
-    --------
-    >>> from mmtutorial.tf_nn import build_multimodal_model
-    >>> grad_norm_names(build_multimodal_model({"a": 2}, {"y": (1, None)}, encoder_units=3))
-    ['a']
-    """
-    encoders = encoder_layers(model)
-    return [m if m in encoders else f"input_{m}" for m in model.input]
+__all__ = ["Trainer", "train"]
 
 
 class Trainer:
     """Compile one training loop for ``model`` and run it on datasets (see :func:`train`).
 
-    A :class:`Trainer` keeps its compiled function, so calling :meth:`fit` again (say, after
-    resetting the weights, as :mod:`mmtutorial.bench` does) does not trace again.
+    A :class:`Trainer` keeps its compiled function: calling :meth:`fit` again (after
+    :meth:`restart`, say, as :mod:`mmtutorial.bench` does), or after :meth:`configure` changes a
+    hyperparameter, does not trace again.
 
     Examples
     --------
     >>> from mmtutorial.data import article_data
-    >>> from mmtutorial.tf_nn import article_model, make_dataset
+    >>> from mmtutorial.tf_nn import article_model
     >>> trainer = Trainer(article_model(seed=0), "adam", losses={"y1": "mse", "y2": "mse"})
-    >>> len(trainer.fit(make_dataset(article_data()), epochs=3))
+    >>> len(trainer.fit(article_data(), epochs=3))
     3
     """
 
@@ -138,27 +70,32 @@ class Trainer:
         losses: Mapping[str, Any],
         loss_weights: Mapping[str, float] | None = None,
         metrics: Mapping[str, Sequence[Any]] | None = None,
+        grad_norms: bool = False,
         jit_compile: bool = False,
         modality_dropout: float = 0.0,
         ogm_ge: OGMGE | None = None,
         loss_weighting: str = "fixed",
         seed: int = 0,
         strategy: tf.distribute.Strategy | None = None,
+        encoders: Mapping[str, str] | None = None,
     ) -> None:
         self.model = check_model(model)
         self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
+        self.grad_norms = check_bool("grad_norms", grad_norms)
         self.jit_compile = check_bool("jit_compile", jit_compile)
+        self.seed = check_seed(seed)
         self.strategy = check_strategy(strategy, self.model, self.jit_compile)
+        self.encoders = encoders
         self.options = balance.check_options(
             self.model, self.losses, self.loss_weights, modality_dropout=modality_dropout,
-            ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed,
+            ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed, encoders=encoders,
         )  # fmt: skip
         if self.strategy is not None and (modality_dropout or ogm_ge or loss_weighting != "fixed"):
             raise InvalidParameterError(
                 "strategy trains with the plain step: modality_dropout, ogm_ge and "
                 f"loss_weighting={loss_weighting!r} are not supported with it"
             )
-        self.log_variances = self.options["log_variances"]  # learned with the model
+        self.log_variances = self.options.pop("log_variances")  # learned with the model
         with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
             self.optimizer = check_optimizer(optimizer, self.model.trainable_variables)
             if self.strategy is None:
@@ -167,15 +104,69 @@ class Trainer:
                 )
             else:
                 build_optimizer(self.optimizer, self.model, self.strategy)
+            # The hyperparameters the step reads as variables: configure() changes them
+            # without a new trace (dropout and OGM-GE only if the step has them at all).
+            self.loss_weight_vars = {
+                h: _variable(w, f"loss_weight_{h}") for h, w in self.loss_weights.items()
+            }
+            p = self.options["modality_dropout"]
+            self.options["modality_dropout"] = _variable(p, "modality_dropout") if p else 0.0
+            self.ogm_alpha = None if ogm_ge is None else _variable(ogm_ge.alpha, "ogm_alpha")
         metrics = check_mapping(
             "metrics", metrics or {}, keys=self.losses, what="heads", exact=False, allow_empty=True
         )
         self._metric_specs = {h: list(ms) for h, ms in metrics.items()}
         self.metrics: dict[str, tuple[str, keras.metrics.Metric]] | None = None
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self._run, self._spec = None, None
+        self._run, self._spec, self._evaluate = None, None, None
         state = [*self.optimizer.variables, *self.log_variances.values()]
         self._initial_state = [(v, v.numpy()) for v in state]  # for restart
+
+    def configure(
+        self,
+        *,
+        learning_rate: float | None = None,
+        loss_weights: Mapping[str, float] | None = None,
+        modality_dropout: float | None = None,
+        ogm_alpha: float | None = None,
+    ) -> None:
+        """Change hyperparameters for the next :meth:`fit`, keeping the compiled loop.
+
+        ``loss_weights`` names some heads (the others keep theirs). ``modality_dropout`` needs
+        a :class:`Trainer` made with ``modality_dropout > 0`` and ``ogm_alpha`` one made with
+        ``ogm_ge``: a step without them draws nothing to change.
+
+        Examples
+        --------
+        >>> from mmtutorial.tf_nn import article_model
+        >>> trainer = Trainer(article_model(), "adam", losses={"y1": "mse", "y2": "mse"})
+        >>> trainer.configure(learning_rate=0.01, loss_weights={"y2": 0.5})
+        >>> float(trainer.loss_weight_vars["y2"].numpy())
+        0.5
+        """
+        if learning_rate is not None:
+            self.optimizer.learning_rate = check_number("learning_rate", learning_rate, low=0)
+        if loss_weights is not None:
+            if self.log_variances:
+                raise InvalidParameterError(
+                    "loss_weights cannot be set: loss_weighting='uncertainty' learns them"
+                )
+            weights = check_mapping("loss_weights", loss_weights, keys=self.losses, exact=False)
+            for h, w in weights.items():
+                self.loss_weight_vars[h].assign(check_number(f"loss_weights[{h!r}]", w, low=0))
+        for name, value, variable in (
+            ("modality_dropout", modality_dropout, self.options["modality_dropout"]),
+            ("ogm_alpha", ogm_alpha, self.ogm_alpha),
+        ):
+            if value is None:
+                continue
+            if not isinstance(variable, tf.Variable):
+                made = "modality_dropout > 0" if name == "modality_dropout" else "ogm_ge"
+                raise InvalidParameterError(
+                    f"{name} can be changed only on a Trainer made with {made}, got {value!r}"
+                )
+            high = 1 if name == "modality_dropout" else None
+            variable.assign(check_number(name, value, low=0, high=high, high_open=True))
 
     def restart(self, weights: Sequence[Any]) -> None:
         """Start training afresh from ``weights``, keeping the compiled loop (no new trace).
@@ -183,18 +174,17 @@ class Trainer:
         The model takes ``weights`` (``model.get_weights()``'s list, e.g. of the same network
         built with another seed); the optimizer's state (Adam's moments, its step counter) and
         learned loss weights return to their values when the :class:`Trainer` was made. A later
-        :meth:`fit` on a freshly made dataset then trains exactly as a new :class:`Trainer` on a
-        model with these weights would.
+        :meth:`fit` on the same data then trains exactly as a new :class:`Trainer` on a model
+        with these weights would.
 
         Examples
         --------
         >>> from mmtutorial.data import article_data
-        >>> from mmtutorial.tf_nn import article_model, make_dataset
+        >>> from mmtutorial.tf_nn import article_model
         >>> trainer = Trainer(article_model(seed=0), "adam", losses={"y1": "mse", "y2": "mse"})
-        >>> data = make_dataset(article_data())
-        >>> first = trainer.fit(data, epochs=3).loss
+        >>> first = trainer.fit(article_data(), epochs=3).loss
         >>> trainer.restart(article_model(seed=0).get_weights())
-        >>> trainer.fit(data, epochs=3).loss == first
+        >>> trainer.fit(article_data(), epochs=3).loss == first
         True
         """
         self.model.set_weights(weights)
@@ -205,49 +195,69 @@ class Trainer:
         if len(spec) == 3 and (self.strategy is not None or self.options["ogm_ge"] is not None):
             option = "strategy" if self.strategy is not None else "ogm_ge"
             raise InvalidParameterError(
-                f"data carries a mask, which {option} cannot honour: pass a dataset without one "
-                "(make_dataset(data) of the complete rows only)"
+                f"data carries a mask, which {option} cannot honour: pass data without one "
+                "(its complete rows only)"
             )
         if self.metrics is None:  # built once: a later fit goes on with the same objects
             with scope(self.strategy):
                 self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
-        if self.strategy is None:
-            step = make_train_step(
-                self.model, self.losses, self.loss_weights, self.optimizer, self.metrics,
-                **self.options,
-            )  # fmt: skip
-        else:
-            step = make_replica_step(
-                self.strategy, self.model, self.losses, self.loss_weights, self.optimizer,
-                self.metrics,
-            )  # fmt: skip
-        extras = balance.record_names(self.model, self.options["ogm_ge"], self.log_variances)
+        step = make_train_step(
+            self.model, self.losses, self.loss_weight_vars, self.optimizer, self.metrics,
+            **self.options, ogm_alpha=self.ogm_alpha, log_variances=self.log_variances,
+            grad_norms=self.grad_norms, encoders=self.encoders, strategy=self.strategy,
+        )  # fmt: skip
+        extras = balance.record_names(
+            self.model, self.options["ogm_ge"], self.log_variances, self.encoders
+        )
+        names = grad_norm_names(self.model, self.encoders) if self.grad_norms else []
         template = {
             "loss": None,
             "head_losses": dict.fromkeys(self.losses),
-            "grad_norms": dict.fromkeys(grad_norm_names(self.model)),
+            "grad_norms": dict.fromkeys(names),
             "metrics": dict.fromkeys([*self.metrics, *extras]),
         }
         self._run = make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
         self._spec = spec
 
+    def _eval_loss(self, data: tf.data.Dataset) -> float:
+        """The weighted total loss over ``data``, a mean over its samples (no update)."""
+        if self._evaluate is None:  # one tf.function: it traces once per kind of dataset
+            self._evaluate = make_evaluator(
+                self.model, self.losses, self.loss_weight_vars, self.log_variances
+            )
+        return float(self._evaluate(data))
+
     def fit(
         self,
-        data: tf.data.Dataset,
+        data: Any,
         *,
         epochs: int,
+        batch_size: int | None = None,
+        eval_data: Any = None,
         log_every: int = 0,
         checkpoint_dir: str | os.PathLike | None = None,
         checkpoint_every: int = 1,
         max_to_keep: int = 2,
+        steps: int | None = None,
+        early_stopping: Any = None,
     ) -> History:
         """Train until ``epochs`` epochs are done; arguments and result as in :func:`train`."""
+        refuse_options(
+            "tf_nn's Trainer.fit",
+            {"steps": (steps, None), "early_stopping": (early_stopping, None)},
+            "it trains whole epochs (pass epochs=); numpy_nn.train has both",
+        )
         epochs = check_int("epochs", epochs, low=1)
         log_every = check_int("log_every", log_every, low=0)
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
         max_to_keep = check_int("max_to_keep", max_to_keep, low=1)
+        data = as_dataset("data", data, batch_size, self.seed, self.model)
         steps = check_data(data, self.model, self.losses)
         data = cast_to_model(data, self.model)
+        if eval_data is not None:
+            eval_data = cast_to_model(as_dataset("eval_data", eval_data, None, None, self.model),
+                                      self.model)  # fmt: skip
+            check_data(eval_data, self.model, self.losses, "eval_data")
         if self._run is None or self._spec != data.element_spec:
             self._compile(data.element_spec)
         iterator = iter(data.repeat())
@@ -259,11 +269,8 @@ class Trainer:
             saver = Checkpoints(checkpoint_dir, *state, extra=extra)
             history = saver.restore()
         while (done := int(self.epoch)) < epochs:
-            stops = [epochs] + [
-                (done // every + 1) * every
-                for every in (log_every, checkpoint_every if saver else 0)
-                if every
-            ]
+            every = (log_every, checkpoint_every if saver else 0, 1 if eval_data else 0)
+            stops = [epochs] + [(done // e + 1) * e for e in every if e]
             if self.jit_compile:  # holds the batches of a whole call in memory: at most ~1024
                 stops.append(done + max(1, XLA_STEPS_PER_CALL // steps))
             steps_arg = steps if self.jit_compile else tf.constant(steps)
@@ -272,15 +279,15 @@ class Trainer:
             except tf.errors.InvalidArgumentError as error:  # only the replica step checks so
                 if NON_FINITE not in str(error):
                     raise
+                records, count = None, 0
+            if count:
+                held_out = None if eval_data is None else self._eval_loss(eval_data)
+                append_epochs(history, records, int(count), held_out)
+            if not count or not math.isfinite(history.loss[-1]):
+                value = history.loss[-1] if count else "non-finite"  # (a replica step's: unknown)
                 raise FloatingPointError(
-                    f"loss became non-finite in epoch {len(history) + 1}, before that step's "
-                    "update: the data holds NaN or inf, or the learning rate is too large"
-                ) from None
-            append_epochs(history, records, int(count))
-            if not math.isfinite(history.loss[-1]):
-                raise FloatingPointError(
-                    f"loss became {history.loss[-1]} in epoch {len(history)}, before that step's "
-                    "update: the data holds NaN or inf, or the learning rate is too large"
+                    f"loss became {value} in epoch {len(history) + (not count)}, before that "
+                    "step's update: the data holds NaN or inf, or the learning rate is too large"
                 )
             done = int(self.epoch)
             chief = is_chief(self.strategy)  # under a strategy, only the chief writes
@@ -292,15 +299,22 @@ class Trainer:
         return history
 
 
+def _variable(value: float, name: str) -> tf.Variable:
+    return tf.Variable(float(value), dtype=tf.float32, trainable=False, name=name)
+
+
 def train(
     model: keras.Model,
-    data: tf.data.Dataset,
+    data: Any,
     optimizer: keras.optimizers.Optimizer | str,
     *,
     losses: Mapping[str, Any],
     epochs: int,
+    batch_size: int | None = None,
+    eval_data: Any = None,
     loss_weights: Mapping[str, float] | None = None,
     metrics: Mapping[str, Sequence[Any]] | None = None,
+    grad_norms: bool = False,
     log_every: int = 0,
     checkpoint_dir: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
@@ -310,23 +324,28 @@ def train(
     loss_weighting: str = "fixed",
     seed: int = 0,
     strategy: tf.distribute.Strategy | None = None,
+    encoders: Mapping[str, str] | None = None,
+    steps: int | None = None,
+    early_stopping: Any = None,
 ) -> History:
     """Train a multimodal Keras model with one compiled ``tf.GradientTape`` loop.
 
-    Each step is :func:`make_train_step`'s; whole runs of epochs execute inside one
-    ``tf.function``, so Python runs only between progress lines and checkpoints. Where it and
-    :func:`mmtutorial.numpy_nn.train` agree, and where not yet, is :mod:`mmtutorial.contract`.
+    Each step is :func:`~mmtutorial.tf_nn.make_train_step`'s; whole runs of epochs execute
+    inside one ``tf.function``, so Python runs only between progress lines, evaluations and
+    checkpoints. ``Trainer(model, optimizer, …).fit(data, epochs=…)`` does the same in two steps.
 
     Parameters
     ----------
     model : keras.Model
         Takes a dict of modalities and returns a dict of heads.
-    data : tf.data.Dataset
-        Finite, yields ``(inputs dict, targets dict)`` batches, e.g. from :func:`make_dataset`;
-        iterated once per epoch (a shuffled dataset reshuffles every epoch). A third dict,
-        ``{m: (batch,) bool}`` (``make_dataset`` adds the data's mask), marks absent modalities:
-        the fusion layer skips them (a model without a masking fusion gets them as zeros), so
-        the values in absent rows never matter. Not with ``ogm_ge`` or ``strategy``.
+    data : MultimodalData or tf.data.Dataset
+        A ``MultimodalData`` is batched by ``batch_size`` (``None``: the full batch) and
+        shuffled every epoch from the batch-order stream of ``seed``, as ``numpy_nn.train``
+        does, its mask honoured (see :func:`make_dataset`). A dataset of your own must be
+        finite and yield ``(inputs dict, targets dict)``, or ``(inputs, targets, mask)``
+        batches; it is iterated once per epoch. A mask (``{m: (batch,) bool}``) marks absent
+        modalities: the fusion layer skips them (a model without a masking fusion gets them as
+        zeros), so the values in absent rows never matter. Not with ``ogm_ge`` or ``strategy``.
     optimizer : keras optimizer or str
         Built on ``model.trainable_variables`` before training.
     losses : dict[str, str or keras loss]
@@ -334,11 +353,17 @@ def train(
         ``"xent"`` (logits, integer labels), another Keras loss name or a Keras loss.
     epochs : int
         Total number of epochs; a resumed run continues to this number.
+    batch_size : int, optional
+        Samples per batch of a ``MultimodalData`` (at most their number).
+    eval_data : MultimodalData or tf.data.Dataset, optional
+        Held-out data: its weighted total loss after every epoch goes to ``eval_loss``.
     loss_weights : dict[str, float], optional
         Weight of each head's loss (default 1).
     metrics : dict[str, list of keras metrics or str], optional
         Metrics per head (``"accuracy"`` picks the right accuracy for the targets); reset at the
         start of every epoch.
+    grad_norms : bool
+        Record the gradient norms of :func:`~mmtutorial.tf_nn.make_train_step` (off: faster).
     log_every : int
         Print one line every ``log_every`` epochs (and after the last); 0 is silent.
     checkpoint_dir : path, optional
@@ -361,7 +386,8 @@ def train(
         ``"uncertainty"`` learns a log-variance ``s_i`` per head (Kendall et al., 2018),
         ``L = Σ_i exp(−s_i) L_i + s_i`` without ``loss_weights``; records ``loss_weight_<h>``.
     seed : int
-        Seeds modality dropout and OGM-GE noise (keyed by the optimizer's step: resumable).
+        Seeds the batch order of a ``MultimodalData`` and the draws of modality dropout and
+        OGM-GE noise (keyed by the optimizer's step: resumable), each from its own stream.
     strategy : tf.distribute.Strategy, optional
         Run every step on the strategy's replicas (e.g. ``MultiWorkerMirroredStrategy``, see
         :mod:`mmtutorial.tf_nn.distributed`); build ``model`` inside ``strategy.scope()``. Every
@@ -369,14 +395,19 @@ def train(
         with the loss averaged over the global batch: the weights and the history are those of
         one process on the same batches, to float rounding. Only the chief writes checkpoints;
         every worker resumes from ``checkpoint_dir``. Not with ``jit_compile``.
+    encoders : dict[str, str], optional
+        ``{modality: layer name}`` of each encoder, for a model whose encoders are not named
+        ``encoder_<m>`` (``grad_norms`` and ``ogm_ge`` use them).
+    steps, early_stopping
+        ``numpy_nn.train``'s, refused by name: this loop trains whole epochs.
 
     Returns
     -------
     History
         One entry per epoch (``unit="epoch"``): the means over the epoch's steps of ``loss``,
-        ``head_losses`` and ``grad_norms`` (see :func:`make_train_step`), and each metric at the
-        end of the epoch, as ``metrics["<head>_<name>"]``; ``metrics`` also hold the epoch means
-        of ``ogm_coefficient_<m>`` (with ``ogm_ge``) and ``loss_weight_<h>`` (learned weights).
+        ``head_losses`` and ``grad_norms``, each metric at the end of the epoch, as
+        ``metrics["<head>_<name>"]`` (and the epoch means of ``ogm_coefficient_<m>`` and
+        ``loss_weight_<h>``), and ``eval_loss`` with ``eval_data``.
 
     Raises
     ------
@@ -387,18 +418,22 @@ def train(
     --------
     >>> import keras
     >>> from mmtutorial.data import article_data
-    >>> from mmtutorial.tf_nn import article_model, make_dataset
-    >>> history = train(article_model(seed=0), make_dataset(article_data()),
-    ...                 keras.optimizers.Adam(0.01), losses={"y1": "mse", "y2": "mse"},
-    ...                 epochs=200, log_every=100)
+    >>> from mmtutorial.tf_nn import article_model
+    >>> history = train(article_model(seed=0), article_data(), keras.optimizers.Adam(0.01),
+    ...                 losses={"y1": "mse", "y2": "mse"}, epochs=200, log_every=100)
     epoch 100/200  loss ...
     epoch 200/200  loss ...
-    >>> history.loss[-1] < history.loss[0], sorted(history.grad_norms)
-    (True, ['input_x1', 'input_x2'])
+    >>> history.loss[-1] < history.loss[0], history.grad_norms
+    (True, {})
     """
-    options = {"loss_weights": loss_weights, "metrics": metrics, "jit_compile": jit_compile}
-    options |= {"modality_dropout": modality_dropout, "ogm_ge": ogm_ge, "seed": seed}
-    options["strategy"] = strategy
-    trainer = Trainer(model, optimizer, losses=losses, loss_weighting=loss_weighting, **options)
-    fit_args = {"log_every": log_every, "checkpoint_every": checkpoint_every}
-    return trainer.fit(data, epochs=epochs, checkpoint_dir=checkpoint_dir, **fit_args)
+    trainer = Trainer(
+        model, optimizer, losses=losses, loss_weights=loss_weights, metrics=metrics,
+        grad_norms=grad_norms, jit_compile=jit_compile, modality_dropout=modality_dropout,
+        ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed, strategy=strategy,
+        encoders=encoders,
+    )  # fmt: skip
+    return trainer.fit(
+        data, epochs=epochs, batch_size=batch_size, eval_data=eval_data, log_every=log_every,
+        checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, steps=steps,
+        early_stopping=early_stopping,
+    )  # fmt: skip

@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmtutorial._checks import InvalidParameterError, check_instance, check_mapping, check_number
+from mmtutorial.data import MultimodalData
 
 from ._tf import keras, tf
+from .data import make_dataset
 from .losses import get_loss
 from .models import auxiliary_head_targets
 
@@ -81,41 +83,61 @@ def check_optimizer(optimizer: Any, variables: Sequence[Any] = ()) -> keras.opti
     )
 
 
-def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any]) -> int:
+def as_dataset(
+    name: str, data: Any, batch_size: int | None, seed: int | None, model: keras.Model
+) -> tf.data.Dataset:
+    """Return ``data`` as a dataset: a ``MultimodalData`` through :func:`make_dataset` (batched
+    by ``batch_size``, shuffled from ``seed``, in the model's dtype), a dataset as it is."""
+    if isinstance(data, tf.data.Dataset):
+        if batch_size is not None:
+            raise InvalidParameterError(
+                f"batch_size applies to a MultimodalData, got a tf.data.Dataset as {name} "
+                f"(batched already) and batch_size={batch_size!r}"
+            )
+        return data
+    if not isinstance(data, MultimodalData):
+        raise InvalidParameterError(
+            f"{name} must be a MultimodalData or a tf.data.Dataset, got {type(data).__name__}"
+        )
+    dtype = tf.as_dtype(next(iter(model.input.values())).dtype).name
+    return make_dataset(data, batch_size, shuffle_seed=seed, dtype=dtype)
+
+
+def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any], name: str = "data") -> int:
     """Return the number of batches per epoch, or fail naming what does not fit the model."""
-    check_instance("data", data, tf.data.Dataset, "a tf.data.Dataset")
+    check_instance(name, data, tf.data.Dataset, "a tf.data.Dataset")
     steps = int(data.cardinality())
     if steps < 1:
         raise InvalidParameterError(
-            f"data must have a known, finite, non-zero number of batches, got cardinality {steps}"
+            f"{name} must have a known, finite, non-zero number of batches, got cardinality {steps}"
         )
     spec = data.element_spec
     if not (
         isinstance(spec, tuple) and len(spec) in (2, 3) and all(isinstance(s, dict) for s in spec)
     ):
         raise InvalidParameterError(
-            f"data must yield (inputs dict, targets dict) or (inputs, targets, mask), got {spec}"
+            f"{name} must yield (inputs dict, targets dict) or (inputs, targets, mask), got {spec}"
         )
-    check_mapping("data inputs", spec[0], keys=model.input, what="modalities")
+    check_mapping(f"{name} inputs", spec[0], keys=model.input, what="modalities")
     if len(spec) == 3:
-        check_mapping("data mask", spec[2], keys=model.input, what="modalities")
+        check_mapping(f"{name} mask", spec[2], keys=model.input, what="modalities")
         for m, present in spec[2].items():
             if present.dtype != tf.bool or len(present.shape) != 1:
                 raise InvalidParameterError(
-                    f"data mask: modality {m!r} must be (batch,) bool, got {present}"
+                    f"{name} mask: modality {m!r} must be (batch,) bool, got {present}"
                 )
     aux = auxiliary_head_targets(model)  # aux_<m>_<h> learns y_h unless the data has its own
     missing = sorted(h for h in losses if h not in spec[1] and aux.get(h) not in spec[1])
     if missing:
         raise InvalidParameterError(
-            f"data targets must hold every head with a loss: missing {missing}, "
+            f"{name} targets must hold every head with a loss: missing {missing}, "
             f"got {sorted(spec[1])}"
         )
     for m, x in spec[0].items():
         expected = model.input[m].shape[-1]
         if len(x.shape) != 2 or x.shape[-1] != expected:
             raise InvalidParameterError(
-                f"modality {m!r} has shape {tuple(x.shape)} in data, the model expects "
+                f"modality {m!r} has shape {tuple(x.shape)} in {name}, the model expects "
                 f"(batch, {expected})"
             )
     for h in losses:

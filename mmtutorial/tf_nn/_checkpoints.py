@@ -1,7 +1,6 @@
-"""History I/O of :func:`mmtutorial.tf_nn.train`: epoch records, progress lines, checkpoints.
+"""The checkpoints of :func:`mmtutorial.tf_nn.train` (``checkpoint_dir=``, chapters 4 and 5).
 
-Used by the training loop of chapters 4 and 5. A checkpoint holds the weights, the optimizer, the
-epoch, the data iterator and the history.
+A checkpoint holds the weights, the optimizer, the epoch, the data iterator and the history.
 
 The history goes to ``history.json`` *before* the checkpoint is written, and a resumed run keeps
 only its first ``epoch`` entries: a crash between the two writes cannot misalign it. Anything in
@@ -117,29 +116,3 @@ class Checkpoints:
         if len(lengths) != 1:
             raise _damaged(self.directory, f"{HISTORY_FILE} has lists of different lengths")
         return history
-
-
-def append_epochs(history: History, records: dict, count: int) -> None:
-    """Append the first ``count`` epochs of stacked records ``{"loss": (n,), group: {k: (n,)}}``."""
-
-    def at(values: Any, e: int) -> Any:
-        return (
-            {k: float(v[e]) for k, v in values.items()}
-            if isinstance(values, dict)
-            else float(values[e])
-        )
-
-    arrays = tf.nest.map_structure(lambda t: t.numpy(), records)  # once per call, not per epoch
-    for e in range(count):
-        history.append({k: at(v, e) for k, v in arrays.items()})
-
-
-def progress_line(history: History, epochs: int) -> str:
-    """Return ``"epoch <e>/<epochs>  loss <L>  <head> <L_i> …  <metric> <value> …"`` (3 significant
-    digits, trailing zeros kept, so columns line up: ``0.140``, not ``0.14``)."""
-    epoch = len(history)
-    parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}", f"loss {history.loss[-1]:#.3g}"]
-    if len(history.head_losses) > 1:
-        parts += [f"{h} {v[-1]:#.3g}" for h, v in history.head_losses.items()]
-    parts += [f"{k} {v[-1]:#.3g}" for k, v in history.metrics.items()]
-    return "  ".join(parts)
