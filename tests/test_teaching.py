@@ -250,6 +250,63 @@ def test_a_symbol_missing_from_the_notation_page_is_reported():
     assert set(missing) == {"W_{s}", "Q^{new}"}
 
 
+# ---------------------------------------------------------------- notation in docstrings
+
+#: Greek letters and hatted letters a docstring may spell in Unicode, as the maths writes them.
+UNICODE = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon",
+    "η": r"\eta", "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "ρ": r"\rho", "σ": r"\sigma",
+    "τ": r"\tau", "φ": r"\phi", "ψ": r"\psi", "ω": r"\omega", "ŷ": r"\hat{y}", "Ŷ": r"\hat{Y}",
+}  # fmt: skip
+MATH_DIRECTIVE = re.compile(r"\.\. math::[^\n]*\n((?:[ \t]*\n|[ \t]+\S.*\n?)+)")
+
+
+def docstrings() -> dict[str, str]:
+    """Every docstring of the package, by dotted name: modules, classes, functions, methods."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import mmtutorial
+
+    found = {}
+    for info in pkgutil.walk_packages(mmtutorial.__path__, "mmtutorial."):
+        module = importlib.import_module(info.name)
+        found[info.name] = inspect.getdoc(module) or ""
+        for name, obj in vars(module).items():
+            if getattr(obj, "__module__", None) != info.name or not callable(obj):
+                continue
+            found[f"{info.name}.{name}"] = inspect.getdoc(obj) or ""
+            for attr, member in vars(obj).items() if inspect.isclass(obj) else ():
+                if inspect.isfunction(member):
+                    found[f"{info.name}.{name}.{attr}"] = inspect.getdoc(member) or ""
+    return found
+
+
+def docstring_symbols(doc: str) -> set[str]:
+    """The symbols a docstring writes: in ``:math:`` roles and ``.. math::`` blocks, and the
+    Greek and hatted letters it spells in Unicode (``λ_i``, ``ŷ``)."""
+    latex = re.findall(r":math:`([^`]*)`", doc) + MATH_DIRECTIVE.findall(doc + "\n")
+    found = set().union(*(math_symbols(formula) for formula in latex))
+    return found | {symbol for letter, symbol in UNICODE.items() if letter in doc}
+
+
+def test_every_symbol_of_a_docstring_is_on_the_notation_page():
+    listed = notation_listed()
+    missing = {name: sorted(docstring_symbols(doc) - listed) for name, doc in docstrings().items()}
+    lines = [f"{name}: {symbols}" for name, symbols in sorted(missing.items()) if symbols]
+    assert not lines, (
+        "docstrings use symbols that book/notation.md does not list (add them there, or use the "
+        "book's notation):\n  " + "\n  ".join(lines)
+    )
+
+
+def test_a_docstring_symbol_missing_from_the_notation_page_is_reported():
+    doc = "Return :math:`Q_s` and ψ.\n\n.. math::\n\n    L = \\kappa x\n\nDone."
+    assert docstring_symbols(doc) == {"Q_{s}", "L", "x", "\\kappa", "\\psi"}
+    assert docstring_symbols(doc) - notation_listed() == {"Q_{s}", "\\kappa", "\\psi"}
+
+
 # ---------------------------------------------------------------- alt text
 
 

@@ -127,7 +127,8 @@ def make_synthetic(
     one chosen at random. Absent rows are zero-filled and ``mask[m]`` is False there. The targets
     are computed from the latent factors, before masking.
 
-    The matrices :math:`A_m, B` depend only on ``seed`` and the shapes, not on ``n_samples``.
+    The matrices :math:`A_m, B_s, B_m` depend only on ``seed`` and the shapes, not on
+    ``n_samples``.
 
     Parameters
     ----------
