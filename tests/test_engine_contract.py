@@ -242,6 +242,11 @@ def test_shuffle(engine):
     assert not np.array_equal(rows[0], rows[1])  # from the seed
     again = engine.first_batch(samples, 16, 0).inputs["a"][:, 0]
     assert np.array_equal(rows[0], again)
+    if engine.name == "tf_nn":  # make_dataset's own default: shuffled from seed 0, as train's
+        from mmtutorial.tf_nn import make_dataset
+
+        default = next(iter(make_dataset(samples, 16)))[0]["a"].numpy()[:, 0]
+        assert np.array_equal(default, rows[0])
 
 
 def test_seeds(engine):
