@@ -22,7 +22,7 @@ MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 # axe-core, injected into every page by the browser check, at the version in its package-lock.json.
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: book catalogs test lint unit nbval nbval-portable nbval-sweep notebooks notebook mutation bench browser chromium screenshots logo font pdf constraints clean
+.PHONY: book catalogs test lint unit nbval nbval-portable nbval-sweep notebooks notebook mutation mutation-tf bench browser chromium screenshots logo font pdf constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -157,6 +157,11 @@ mutation: $(VENV)/.installed-mutation
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results --all true | $(BIN)/python scripts/mutation_score.py
+
+## make mutation-tf: the same for the TensorFlow engine's fusion layers, training step and argument
+## checks, in a scratch copy (scripts/mutation_tf.py); timeouts and untested mutants count as survivors.
+mutation-tf: $(VENV)/.installed-mutation
+	$(BIN)/python scripts/mutation_tf.py
 
 $(VENV)/.installed-mutation: $(VENV)/.installed-test
 	$(BIN)/pip install -q "mutmut>=3.8,<4"

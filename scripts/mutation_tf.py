@@ -1,0 +1,84 @@
+"""`make mutation-tf`: mutation testing of the TensorFlow engine's fusion layers and training step.
+
+mutmut reads one ``[tool.mutmut]`` table, the NumPy engine's (``make mutation``). This script
+copies the repository's tracked files into a scratch folder, writes the TensorFlow selection
+below into that copy's ``pyproject.toml``, runs ``mutmut run`` there, and scores the result with
+``scripts/mutation_score.py --tf``: a timeout (a child hung after mutmut's fork, mutmut#578) and
+a mutant no test reaches count as survivors, never as kills.
+
+Usage: ``python scripts/mutation_tf.py [--keep DIR]`` (``--keep`` runs in DIR and leaves it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The mutated files: the fusion layers, the training step and the argument checks of the loop.
+MUTATE = [
+    "mmtutorial/tf_nn/fusion.py",
+    "mmtutorial/tf_nn/step.py",
+    "mmtutorial/tf_nn/_train_checks.py",
+    "mmtutorial/tf_nn/_builder_args.py",
+]
+#: The tests that kill them (the builders, the fusion layers, the loop, the contract).
+TESTS = [
+    "tests/test_tf_nn.py",
+    "tests/test_training.py",
+    "tests/test_engine_contract.py",
+    "tests/test_attention_fusion.py",
+]
+CONFIG = f"""[tool.mutmut]
+source_paths = ["mmtutorial"]
+only_mutate = {MUTATE!r}
+pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]
+pytest_add_cli_args_test_selection = {TESTS!r}
+"""
+
+
+def scratch_copy(target: Path) -> None:
+    """Copy the tracked files into ``target`` and give it the TensorFlow selection."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    pyproject = (target / "pyproject.toml").read_text()
+    pyproject = re.sub(r"\[tool\.mutmut\].*?(?=\n\[|\Z)", CONFIG, pyproject, flags=re.DOTALL)
+    (target / "pyproject.toml").write_text(pyproject)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="run in this folder and leave it")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="mutation-tf-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch_copy(folder)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    start = time.monotonic()
+    subprocess.run([mutmut, "run", "--max-children", "2"], cwd=folder, check=False)
+    minutes = (time.monotonic() - start) / 60
+    results = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=folder, capture_output=True, text=True
+    ).stdout
+    print(f"mutated: {', '.join(MUTATE)}; run time {minutes:.0f} min")
+    score = subprocess.run(
+        [sys.executable, ROOT / "scripts" / "mutation_score.py", "--tf"], input=results, text=True
+    )
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return score.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
