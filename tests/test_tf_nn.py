@@ -120,12 +120,62 @@ def test_seed_makes_weights_reproducible_and_dtype_is_applied():
         ({"seed": -3}, "seed must be an int >= 0 or None, got -3"),
         ({"seed": 1.0}, "seed must be an int >= 0 or None, got 1.0"),
         ({"shared_units": 2.5}, "shared_units must be an int >= 1, got 2.5"),
+        (
+            {"head_specs": {"a b": 1}},
+            r"^head names must be Python identifiers \(e.g. 'pix'\), got 'a b'$",
+        ),
+        (
+            {"head_specs": {"y": True}},
+            r"^head_specs\['y'\] must be units or \(units, activation\), got True$",
+        ),
+        ({"head_specs": {"y": (0, None)}}, r"^head_specs\['y'\] units must be an int >= 1, got 0$"),
+        (
+            {"head_specs": {"y": [2, None, 1]}},
+            r"must be units or \(units, activation\), got \[2, None, 1\]$",
+        ),
+        (
+            {"head_specs": {"y": (1, "relux")}},
+            r"^head_specs\['y'\] activation must be a Keras activation",
+        ),
+        ({"modality_dims": {"fusion": 2}}, r"clashing layer names \['fusion'\]"),
+        (
+            {"modality_dims": {"head_y": 2, "b": 2}},
+            r"^modality and head names give clashing layer names \['head_y'\]",
+        ),
+        ({"encoder_units": {"a": 2, "b": 0}}, r"^encoder_units\['b'\] must be an int >= 1, got 0$"),
+        (
+            {"head_specs": {"y": 1, "aux_a_y": 1}, "encoder_units": 2, "auxiliary_heads": True},
+            r"clashing layer names \['aux_a_y'\]",
+        ),
     ],
 )
 def test_builder_validation_errors(kwargs, message):
     args = {"modality_dims": {"a": 2, "b": 2}, "head_specs": {"y": (1, None)}} | kwargs
     with pytest.raises(InvalidParameterError, match=message):
         build_multimodal_model(args.pop("modality_dims"), args.pop("head_specs"), **args)
+
+
+def test_builder_argument_edges_that_are_fine():
+    """Names an auxiliary head would take are free without auxiliary heads; int heads are
+    linear; unseeded builders draw fresh initial weights; the perturbation moves them."""
+    from mmtutorial.tf_nn._builder_args import initializers
+
+    model = build_multimodal_model({"a": 2}, {"y": 1, "aux_a_y": 1}, encoder_units=2)
+    assert sorted(model.output) == ["aux_a_y", "y"]
+    assert model.get_layer("head_y").activation.__name__ == "linear"
+    assert model.get_layer("head_y").units == 1
+    assert len(initializers(None, 3)) == 3
+    assert len({i.seed for i in initializers(0, 3)}) == 3
+    first, second = (article_model(seed=None).get_weights()[0] for _ in range(2))
+    assert not np.array_equal(first, second)
+
+
+def test_the_builders_apply_the_perturbation(monkeypatch):
+    plain = article_model(seed=0).get_weights()
+    monkeypatch.setenv("MMTUTORIAL_PERTURB", "0")
+    moved = article_model(seed=0).get_weights()
+    gaps = [np.max(np.abs(a - b)) for a, b in zip(plain, moved, strict=True)]
+    assert 0 < max(gaps) < 1e-9  # float64: moved by about 1e-12
 
 
 # --- fusion layers ------------------------------------------------------------------------------
