@@ -14,7 +14,21 @@ Several machines: run the worker itself, the same command on every host, each wi
                 "task": {"type": "worker", "index": 0}}' \\
     python -m mmtutorial.tf_nn.distributed --worker --model digits --epochs 10 --out run
 
-``--batch-size`` is the batch of one worker: N workers train on global batches of N times it.
+Every worker resumes from the checkpoints the chief writes to ``--out``: on several hosts it must
+be a folder every host sees (a shared file system), or a restarted cluster would have the chief
+resume while the others start afresh. Every worker must also get the same ``--seed``: each draws
+the same shuffled global batch and keeps its own share of it.
+
+``--batch-size`` is the batch of one worker: N workers train on global batches of N times it,
+at the same ``--learning-rate`` (adding workers changes the optimisation, not only its speed).
+
+Security: from the moment a worker joins the cluster until it exits, its TensorFlow server
+listens on every network interface of its machine (TensorFlow binds ``0.0.0.0``, whatever host
+``TF_CONFIG`` names) and runs the computations it is sent, without authentication or
+encryption. Anyone who can reach the port can run code as the worker's user. Run workers only on
+a trusted, isolated network (TensorFlow's ``SECURITY.md``); the launcher warns when it starts.
+On Linux, ``--private-network`` runs the local workers in a network namespace of their own
+(``unshare``), which nothing outside it can reach.
 """
 
 from __future__ import annotations
@@ -164,18 +178,42 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mmtutorial.tf_nn.distributed",
         description="Train with MultiWorkerMirroredStrategy on local workers (or be one worker).",
+        epilog=(
+            "Security: while a worker runs, its TensorFlow server listens on every network "
+            "interface (0.0.0.0, whatever TF_CONFIG names) and runs what it is sent without "
+            "authentication: anyone who reaches the port can run code as this user. Use a "
+            "trusted network, or --private-network for local workers (Linux)."
+        ),
     )
     role = parser.add_mutually_exclusive_group(required=True)
     role.add_argument("--workers", type=int, help="start this many local workers (>= 1)")
     role.add_argument("--worker", action="store_true", help="be one worker (reads TF_CONFIG)")
     parser.add_argument("--model", choices=MODELS, default="article")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=16, help="batch of one worker")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        help="per-worker batch: N workers train on global batches of N times it, at the same "
+        "--learning-rate",
+    )
     parser.add_argument("--learning-rate", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="every worker's seed: the same shuffle on all of them"
+    )
     parser.add_argument("--log-every", type=int, default=0, help="chief's progress lines")
-    parser.add_argument("--out", help="folder for the chief's checkpoints and results")
+    parser.add_argument(
+        "--out",
+        help="folder for the chief's checkpoints and results, from which every worker resumes: "
+        "on several hosts, one that every host sees (a shared file system)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds (launcher)")
+    parser.add_argument(
+        "--private-network",
+        action="store_true",
+        help="run the local workers in a private network namespace (Linux, unshare): their "
+        "servers are unreachable from outside it",
+    )
     # Test hook, hidden from --help: this worker exits with an error after training, so that
     # tests/test_distributed.py can check how the launcher stops the others.
     parser.add_argument("--fail-worker", type=int, default=-1, help=argparse.SUPPRESS)
@@ -199,6 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_number("--learning-rate", options.learning_rate, low=0, low_open=True)
     check_number("--timeout", options.timeout, low=0, low_open=True)
     if options.worker:
+        if options.private_network:
+            raise InvalidParameterError(
+                "--private-network applies to the local workers of --workers N, got it with "
+                "--worker (isolate a multi-host cluster with its network instead)"
+            )
         if "TF_CONFIG" not in os.environ:
             raise InvalidParameterError(
                 "--worker needs the environment variable TF_CONFIG naming the cluster and this "
@@ -212,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker_args.append(f"--{name.replace('_', '-')}={getattr(options, name)!r}")
     if options.out is not None:
         worker_args.append(f"--out={os.path.abspath(options.out)}")
-    return launch(workers, worker_args, timeout=options.timeout)
+    return launch(
+        workers, worker_args, timeout=options.timeout, private_network=options.private_network
+    )
 
 
 if __name__ == "__main__":
