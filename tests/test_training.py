@@ -494,3 +494,14 @@ def test_configure_changes_hyperparameters_without_tracing_again():
         plain.configure(modality_dropout=0.2)
     with pytest.raises(InvalidParameterError, match="ogm_alpha can be changed only"):
         plain.configure(ogm_alpha=0.2)
+
+
+def test_a_float64_model_uses_its_loss_weights_exactly():
+    """The weights are float64 variables: 0.1 is not rounded through float32."""
+    model = encoder_model({"y": (1, None), "z": (1, None)})
+    data = synthetic()
+    data = MultimodalData(data.inputs, {"y": data.targets["y"], "z": data.targets["y"] * 2})
+    history = train(model, data, keras.optimizers.SGD(0.0), losses={"y": "mse", "z": "mse"},
+                    loss_weights={"z": 0.1}, epochs=1)  # fmt: skip
+    total = history.head_losses["y"][0] + 0.1 * history.head_losses["z"][0]
+    assert history.loss[0] == pytest.approx(total, rel=1e-15, abs=0)

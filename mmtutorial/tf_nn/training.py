@@ -107,7 +107,8 @@ class Trainer:
             # The hyperparameters the step reads as variables: configure() changes them
             # without a new trace (dropout and OGM-GE only if the step has them at all).
             self.loss_weight_vars = {
-                h: _variable(w, f"loss_weight_{h}") for h, w in self.loss_weights.items()
+                h: _variable(w, f"loss_weight_{h}", tf.float64)
+                for h, w in self.loss_weights.items()
             }
             p = self.options["modality_dropout"]
             self.options["modality_dropout"] = _variable(p, "modality_dropout") if p else 0.0
@@ -299,8 +300,11 @@ class Trainer:
         return history
 
 
-def _variable(value: float, name: str) -> tf.Variable:
-    return tf.Variable(float(value), dtype=tf.float32, trainable=False, name=name)
+def _variable(value: float, name: str, dtype: tf.DType = tf.float32) -> tf.Variable:
+    """A hyperparameter the compiled step reads. Loss weights are float64, so that a float64
+    model's weighted loss uses exactly the weight given; the dropout probability and OGM-GE's
+    alpha meet float32 draws and scores."""
+    return tf.Variable(float(value), dtype=dtype, trainable=False, name=name)
 
 
 def train(
