@@ -162,3 +162,18 @@ def test_train_contrastive_logs_and_rejects_bad_arguments(capsys):
         train_contrastive(single, data, "sgd", **fit)
     with pytest.raises(InvalidParameterError, match="model must be a Keras model from build_dual"):
         embed("model", data)
+
+
+def test_info_nce_in_float64_uses_the_temperature_exactly():
+    """τ = 0.1 is not rounded through float32: the loss equals NumPy's to float64 rounding."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    unit_a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    unit_b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    s = unit_a @ unit_b.T / 0.1
+
+    def cross_entropy(scores):
+        return np.mean(np.log(np.exp(scores).sum(axis=1)) - np.diag(scores))
+
+    expected = 0.5 * (cross_entropy(s) + cross_entropy(s.T))
+    assert float(info_nce(a, b, 0.1)) == pytest.approx(expected, rel=1e-14, abs=0)

@@ -118,9 +118,13 @@ def info_nce(emb_a: Any, emb_b: Any, temperature: float = 0.1) -> Any:
             "info_nce takes paired embeddings of one shape (batch, features), got emb_a "
             f"{tuple(emb_a.shape)} and emb_b {tuple(emb_b.shape)}"
         )
-    similarity = tf.matmul(
+    cosines = tf.matmul(
         tf.math.l2_normalize(emb_a, axis=-1), tf.math.l2_normalize(emb_b, axis=-1), transpose_b=True
-    ) / tf.cast(temperature, emb_a.dtype)
+    )
+    # A Python number becomes a constant of the cosines' dtype directly: tf.cast would round it
+    # through float32 first (0.1 → 0.10000000149) in a float64 model.
+    tau = temperature if tf.is_tensor(temperature) else tf.constant(temperature, cosines.dtype)
+    similarity = cosines / tf.cast(tau, cosines.dtype)
     pairs = tf.range(tf.shape(similarity)[0])
     a_to_b = tf.nn.sparse_softmax_cross_entropy_with_logits(pairs, similarity)
     b_to_a = tf.nn.sparse_softmax_cross_entropy_with_logits(pairs, tf.transpose(similarity))
