@@ -218,6 +218,7 @@ def modulate(grads: list, groups: dict, k: dict, noise: bool, seed: int, step: t
 def ogm_step(
     ogm_ge: OGMGE,
     alpha: float | tf.Variable,
+    head: str,
     model: keras.Model,
     x: dict,
     y: dict,
@@ -227,9 +228,9 @@ def ogm_step(
     seed: int,
     step: tf.Tensor,
 ) -> tuple[list, dict]:
-    """Return ``grads`` modulated by OGM-GE with ``α = alpha`` (``encoders[m]``: the positions of
-    encoder ``m``'s gradients) and the record's ``{"ogm_coefficient_<m>": k_m}``."""
-    head = ogm_ge.head or next(h for h in losses if h not in auxiliary_head_targets(model))
+    """Return ``grads`` modulated by OGM-GE with ``α = alpha``, the modalities scored on
+    ``head`` (``encoders[m]``: the positions of encoder ``m``'s gradients), and the record's
+    ``{"ogm_coefficient_<m>": k_m}``."""
     scores = ogm_scores(model, x, y[head], losses[head], head, list(encoders))
     k = ogm_coefficients(scores, alpha)[0]
     grads = modulate(grads, encoders, k, ogm_ge.noise, seed, step)

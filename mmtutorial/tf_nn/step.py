@@ -61,7 +61,7 @@ def make_train_step(
     (``{h: s_i}``) are the learned weights of ``loss_weighting="uncertainty"``.
     """
     log_variances = dict(log_variances or {})
-    balance.check_ogm_ge(ogm_ge, model, losses, encoders)
+    head = balance.check_ogm_ge(ogm_ge, model, losses, encoders)  # OGM-GE's scoring head
     alpha = ogm_ge.alpha if ogm_alpha is None and ogm_ge is not None else ogm_alpha
     variables = model.trainable_variables + list(log_variances.values())
     groups, raw = encoder_positions(model, variables, encoders)
@@ -104,7 +104,7 @@ def make_train_step(
         }
         if ogm_ge is not None:
             grads, coefficients = balance.ogm_step(
-                ogm_ge, alpha, model, x, y, losses, grads, groups, seed, step_number
+                ogm_ge, alpha, head, model, x, y, losses, grads, groups, seed, step_number
             )
             record["metrics"] |= coefficients
         pairs = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
