@@ -6,7 +6,8 @@ below into that copy's ``pyproject.toml``, runs ``mutmut run`` there, and scores
 ``scripts/mutation_score.py --tf``: a timeout (a child hung after mutmut's fork, mutmut#578) and
 a mutant no test reaches count as survivors, never as kills.
 
-Usage: ``python scripts/mutation_tf.py [--keep DIR]`` (``--keep`` runs in DIR and leaves it).
+Usage: ``python scripts/mutation_tf.py [--keep DIR] [--only FILE ...]`` (``--keep`` runs in DIR
+and leaves it; ``--only`` mutates a subset of the files below, e.g. after changing one of them).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ pytest_add_cli_args_test_selection = {TESTS!r}
 """
 
 
-def scratch_copy(target: Path) -> None:
+def scratch_copy(target: Path, mutate: list[str]) -> None:
     """Copy the tracked files into ``target`` and give it the TensorFlow selection."""
     files = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
@@ -53,17 +54,20 @@ def scratch_copy(target: Path) -> None:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
     pyproject = (target / "pyproject.toml").read_text()
-    pyproject = re.sub(r"\[tool\.mutmut\].*?(?=\n\[|\Z)", CONFIG, pyproject, flags=re.DOTALL)
+    config = CONFIG.replace(repr(MUTATE), repr(mutate))
+    pyproject = re.sub(r"\[tool\.mutmut\].*?(?=\n\[|\Z)", config, pyproject, flags=re.DOTALL)
     (target / "pyproject.toml").write_text(pyproject)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="run in this folder and leave it")
+    parser.add_argument("--only", nargs="+", choices=MUTATE, help="mutate only these files")
     args = parser.parse_args()
+    mutate = args.only or MUTATE
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mutation-tf-"))
     folder.mkdir(parents=True, exist_ok=True)
-    scratch_copy(folder)
+    scratch_copy(folder, mutate)
     mutmut = Path(sys.executable).with_name("mutmut")
     start = time.monotonic()
     subprocess.run([mutmut, "run", "--max-children", "2"], cwd=folder, check=False)
@@ -71,7 +75,7 @@ def main() -> int:
     results = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=folder, capture_output=True, text=True
     ).stdout
-    print(f"mutated: {', '.join(MUTATE)}; run time {minutes:.0f} min")
+    print(f"mutated: {', '.join(mutate)}; run time {minutes:.0f} min")
     score = subprocess.run(
         [sys.executable, ROOT / "scripts" / "mutation_score.py", "--tf"], input=results, text=True
     )

@@ -15,7 +15,6 @@ from mmtutorial.data import MultimodalData
 from ._tf import keras, tf
 from .data import make_dataset
 from .losses import get_loss
-from .models import auxiliary_head_targets
 
 
 def check_model(model: Any, name: str = "model") -> keras.Model:
@@ -83,28 +82,45 @@ def check_optimizer(optimizer: Any, variables: Sequence[Any] = ()) -> keras.opti
     )
 
 
-def as_dataset(
-    name: str, data: Any, batch_size: int | None, seed: int | None, model: keras.Model
-) -> tf.data.Dataset:
-    """Return ``data`` as a dataset: a ``MultimodalData`` through :func:`make_dataset` (batched
-    by ``batch_size``, shuffled from ``seed``, in the model's dtype), a dataset as it is."""
+def prepare_data(
+    name: str,
+    data: Any,
+    batch_size: int | None,
+    seed: int | None,
+    model: keras.Model,
+    losses: Mapping[str, Any],
+    targets: Mapping[str, str],
+) -> tuple[tf.data.Dataset, int]:
+    """Return ``(dataset, batches per epoch)`` for ``data``, checked against the model and in
+    its dtypes: a ``MultimodalData`` through :func:`make_dataset` (batched by ``batch_size``,
+    shuffled from ``seed``), a dataset as it is. ``targets`` maps each auxiliary head to the
+    head whose target it learns."""
     if isinstance(data, tf.data.Dataset):
         if batch_size is not None:
             raise InvalidParameterError(
                 f"batch_size applies to a MultimodalData, got a tf.data.Dataset as {name} "
                 f"(batched already) and batch_size={batch_size!r}"
             )
-        return data
-    if not isinstance(data, MultimodalData):
+    elif isinstance(data, MultimodalData):
+        dtype = tf.as_dtype(next(iter(model.input.values())).dtype).name
+        data = make_dataset(data, batch_size, shuffle_seed=seed, dtype=dtype)
+    else:
         raise InvalidParameterError(
             f"{name} must be a MultimodalData or a tf.data.Dataset, got {type(data).__name__}"
         )
-    dtype = tf.as_dtype(next(iter(model.input.values())).dtype).name
-    return make_dataset(data, batch_size, shuffle_seed=seed, dtype=dtype)
+    steps = check_data(data, model, losses, targets, name)
+    return cast_to_model(data, model), steps
 
 
-def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any], name: str = "data") -> int:
-    """Return the number of batches per epoch, or fail naming what does not fit the model."""
+def check_data(
+    data: Any,
+    model: keras.Model,
+    losses: Mapping[str, Any],
+    targets: Mapping[str, str],
+    name: str = "data",
+) -> int:
+    """Return the number of batches per epoch, or fail naming what does not fit the model
+    (an auxiliary head ``h`` learns ``targets[h]``'s target unless the data has its own)."""
     check_instance(name, data, tf.data.Dataset, "a tf.data.Dataset")
     steps = int(data.cardinality())
     if steps < 1:
@@ -126,8 +142,7 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any], name: s
                 raise InvalidParameterError(
                     f"{name} mask: modality {m!r} must be (batch,) bool, got {present}"
                 )
-    aux = auxiliary_head_targets(model)  # aux_<m>_<h> learns y_h unless the data has its own
-    missing = sorted(h for h in losses if h not in spec[1] and aux.get(h) not in spec[1])
+    missing = sorted(h for h in losses if h not in spec[1] and targets.get(h) not in spec[1])
     if missing:
         raise InvalidParameterError(
             f"{name} targets must hold every head with a loss: missing {missing}, "
@@ -141,7 +156,7 @@ def check_data(data: Any, model: keras.Model, losses: Mapping[str, Any], name: s
                 f"(batch, {expected})"
             )
     for h in losses:
-        _check_target(h, spec[1][h] if h in spec[1] else spec[1][aux[h]], model.output[h])
+        _check_target(h, spec[1][h] if h in spec[1] else spec[1][targets[h]], model.output[h])
     return steps
 
 
@@ -185,14 +200,18 @@ def _check_metric(name: str, metric: Any, target: tf.TensorSpec, units: int) -> 
 
 
 def check_metrics(
-    specs: Mapping[str, list], model: keras.Model, targets: Mapping[str, tf.TensorSpec]
+    specs: Mapping[str, list],
+    model: keras.Model,
+    spec: Mapping[str, tf.TensorSpec],
+    targets: Mapping[str, str],
 ) -> dict[str, tuple[str, Any]]:
-    """Return ``{"<head>_<name>": (head, metric)}`` for the metrics ``specs`` names per head."""
-    metrics, aux = {}, auxiliary_head_targets(model)
+    """Return ``{"<head>_<name>": (head, metric)}`` for the metrics ``specs`` names per head
+    (``spec``: the data's targets; an auxiliary head ``h`` learns ``targets[h]``'s)."""
+    metrics = {}
     for h, names in specs.items():
         for i, m in enumerate(names):
             units = model.output[h].shape[-1]
-            target = targets[h] if h in targets else targets[aux[h]]
+            target = spec[h] if h in spec else spec[targets[h]]
             metric = _check_metric(f"metrics[{h!r}][{i}]", m, target, units)
             metrics[f"{h}_{metric.name}"] = (h, metric)
     return metrics

@@ -21,7 +21,6 @@ from mmtutorial.seeds import stream_seed
 from ._hash_random import normal, uniform
 from ._tf import keras, tf
 from .loss_weighting import make_log_variances
-from .models import auxiliary_head_targets, encoder_layers
 
 __all__ = ["OGMGE"]
 
@@ -75,15 +74,20 @@ class OGMGE:
 
 
 def check_options(
-    model: keras.Model, losses: Mapping, loss_weights: dict, **options: object
+    encoders: Mapping[str, object],
+    heads: list,
+    losses: Mapping,
+    loss_weights: dict,
+    **options: object,
 ) -> dict[str, object]:
-    """Check ``train``'s ``modality_dropout``, ``ogm_ge``, ``loss_weighting`` and ``seed``.
+    """Check ``train``'s ``modality_dropout``, ``ogm_ge``, ``loss_weighting`` and ``seed``
+    (``encoders``: the model's ``{m: encoder layer}``; ``heads``: its main heads with a loss).
 
     Returns the keyword arguments of ``make_train_step``: ``loss_weighting`` becomes
     ``log_variances``, ``{h: s_i}`` (empty for ``"fixed"``).
     """
     p = options["modality_dropout"]
-    check_ogm_ge(options["ogm_ge"], model, losses, options["encoders"])
+    check_ogm_ge(options["ogm_ge"], encoders, heads)
     return {
         "modality_dropout": check_number("modality_dropout", p, low=0, high=1, high_open=True),
         "ogm_ge": options["ogm_ge"],
@@ -92,31 +96,28 @@ def check_options(
     }
 
 
-def check_ogm_ge(
-    ogm_ge: object,
-    model: keras.Model,
-    losses: Mapping[str, Callable],
-    encoders: Mapping[str, str] | None = None,
-) -> str | None:
-    """Return the head that scores the modalities, or None without OGM-GE; fail on misuse."""
+def check_ogm_ge(ogm_ge: object, encoders: Mapping[str, object], heads: list) -> str | None:
+    """Return the head that scores the modalities, or None without OGM-GE; fail on misuse.
+
+    ``encoders`` are the model's ``{m: encoder layer}``, ``heads`` its main heads with a loss
+    (auxiliary heads left out).
+    """
     if ogm_ge is None:
         return None
     if not isinstance(ogm_ge, OGMGE):
         raise InvalidParameterError(f"ogm_ge must be an OGMGE or None, got {ogm_ge!r}")
-    if len(encoder_layers(model, encoders)) < 2:
+    if len(encoders) < 2:
         raise InvalidParameterError(
             "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers (or "
-            "encoders=) for at least two modalities, got "
-            f"{sorted(encoder_layers(model, encoders))}"
+            f"encoders=) for at least two modalities, got {sorted(encoders)}"
         )
-    main = [h for h in losses if h not in auxiliary_head_targets(model)]
     if ogm_ge.head is None:
-        if len(main) != 1:
+        if len(heads) != 1:
             raise InvalidParameterError(
-                f"OGMGE head must name one of the heads with a loss {main}, got None"
+                f"OGMGE head must name one of the heads with a loss {heads}, got None"
             )
-        return main[0]
-    return check_choice("OGMGE head", ogm_ge.head, tuple(main))
+        return heads[0]
+    return check_choice("OGMGE head", ogm_ge.head, tuple(heads))
 
 
 def dropout_mask(modalities: list, batch: tf.Tensor, p: float, seed: int, step: tf.Tensor) -> dict:
@@ -235,16 +236,3 @@ def ogm_step(
     k = ogm_coefficients(scores, alpha)[0]
     grads = modulate(grads, encoders, k, ogm_ge.noise, seed, step)
     return grads, {f"ogm_coefficient_{m}": k[m] for m in encoders}
-
-
-def record_names(
-    model: keras.Model,
-    ogm_ge: OGMGE | None,
-    log_variances: Mapping,
-    encoders: Mapping[str, str] | None = None,
-) -> list[str]:
-    """Return the keys the step adds to the record's ``metrics``: learned weights, coefficients."""
-    names = [f"loss_weight_{h}" for h in log_variances]
-    if ogm_ge is None:
-        return names
-    return names + [f"ogm_coefficient_{m}" for m in encoder_layers(model, encoders)]

@@ -56,18 +56,25 @@ def make_train_step(
     losses by the whole batch's size: the gradients the optimizer sums over the replicas, and
     the summed record, are those of one process on the whole batch.
 
+    The step carries ``step.record_keys`` (``{"grad_norms": [...], "metrics": [...]}``, the
+    keys its record adds: :func:`grad_norm_names`, learned weights, OGM-GE's coefficients) and
+    ``step.evaluate(dataset)``, the compiled ``L`` over a dataset in inference mode (the
+    :class:`~mmtutorial.tf_nn.Trainer`'s ``eval_loss``).
+
     The other options are :class:`~mmtutorial.tf_nn.Trainer`'s; ``ogm_alpha`` (a variable, so
     that it can change without a new trace) replaces ``ogm_ge.alpha``, and ``log_variances``
     (``{h: s_i}``) are the learned weights of ``loss_weighting="uncertainty"``.
     """
     log_variances = dict(log_variances or {})
-    head = balance.check_ogm_ge(ogm_ge, model, losses, encoders)  # OGM-GE's scoring head
-    alpha = ogm_ge.alpha if ogm_alpha is None and ogm_ge is not None else ogm_alpha
     variables = model.trainable_variables + list(log_variances.values())
+    targets = auxiliary_head_targets(model)  # {aux_<m>_<h>: h}: whose target each learns
     groups, raw = encoder_positions(model, variables, encoders)
-    sizes = {m: sum(math.prod(variables[i].shape) for i in groups[m]) for m in groups}
     network = with_encoder_outputs(model, encoders) if grad_norms else model
-    targets = auxiliary_head_targets(model)
+    main = [h for h in losses if h not in targets]
+    head = balance.check_ogm_ge(ogm_ge, groups, main)  # OGM-GE's scoring head
+    alpha = ogm_ge.alpha if ogm_alpha is None and ogm_ge is not None else ogm_alpha
+    sizes = {m: sum(math.prod(variables[i].shape) for i in groups[m]) for m in groups}
+    evaluate = make_evaluator(model, losses, loss_weights, log_variances, targets)
     if strategy is not None:  # a Keras loss object would divide its mean by the replica count
         losses = {
             h: fn.call if isinstance(fn, keras.losses.Loss) else fn for h, fn in losses.items()
@@ -137,6 +144,12 @@ def make_train_step(
         record["grad_norms"] = norms
         return tf.nest.map_structure(lambda t: tf.cast(t, tf.float64), record)
 
+    step.record_keys = {  # what the record holds beyond the losses and the given metrics
+        "grad_norms": _norm_names(model, groups) if grad_norms else [],
+        "metrics": [f"loss_weight_{h}" for h in log_variances]
+        + [f"ogm_coefficient_{m}" for m in groups if ogm_ge is not None],
+    }
+    step.evaluate = evaluate
     return step
 
 
@@ -151,7 +164,11 @@ def grad_norm_names(model: keras.Model, encoders: Mapping[str, str] | None = Non
     >>> grad_norm_names(article_model())
     ['output_x1', 'output_x2']
     """
-    groups, _ = encoder_positions(model, model.trainable_variables, encoders)
+    return _norm_names(model, encoder_positions(model, model.trainable_variables, encoders)[0])
+
+
+def _norm_names(model: keras.Model, groups: Mapping[str, list]) -> list[str]:
+    """The ``grad_norms`` keys for a model whose encoders' weights are ``groups``."""
     names = []
     for m in model.input:
         names += [m, f"per_parameter_{m}"] if m in groups else []
@@ -164,11 +181,12 @@ def make_evaluator(
     losses: Mapping[str, Callable],
     loss_weights: Mapping[str, float | tf.Variable],
     log_variances: Mapping[str, tf.Variable],
+    targets: Mapping[str, str],
 ) -> Callable[[tf.data.Dataset], tf.Tensor]:
     """Return the compiled ``evaluate(dataset)``: the step's weighted total loss ``L`` over every
     sample of ``dataset`` (batches weighted by their size), in inference mode, updating nothing.
-    A batch's mask is honoured as in training."""
-    targets = auxiliary_head_targets(model)
+    A batch's mask is honoured as in training; an auxiliary head ``h`` learns ``targets[h]``'s
+    target."""
 
     @tf.function
     def evaluate(dataset: tf.data.Dataset) -> tf.Tensor:

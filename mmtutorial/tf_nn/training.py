@@ -32,16 +32,15 @@ from ._loops import XLA_STEPS_PER_CALL, append_epochs, make_runner
 from ._replicas import NON_FINITE, build_optimizer, check_strategy, is_chief, scope
 from ._tf import keras, tf
 from ._train_checks import (
-    as_dataset,
-    cast_to_model,
-    check_data,
     check_losses,
     check_metrics,
     check_model,
     check_optimizer,
+    prepare_data,
 )
 from .balance import OGMGE
-from .step import grad_norm_names, make_evaluator, make_train_step
+from .models import auxiliary_head_targets, encoder_layers
+from .step import make_train_step
 
 __all__ = ["Trainer", "train"]
 
@@ -81,14 +80,17 @@ class Trainer:
     ) -> None:
         self.model = check_model(model)
         self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
+        self.targets = auxiliary_head_targets(self.model)  # {aux_<m>_<h>: h}, read once
+        layers = encoder_layers(self.model, encoders)
         self.grad_norms = check_bool("grad_norms", grad_norms)
         self.jit_compile = check_bool("jit_compile", jit_compile)
         self.seed = check_seed(seed)
         self.strategy = check_strategy(strategy, self.model, self.jit_compile)
         self.encoders = encoders
+        main = [h for h in self.losses if h not in self.targets]
         self.options = balance.check_options(
-            self.model, self.losses, self.loss_weights, modality_dropout=modality_dropout,
-            ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed, encoders=encoders,
+            layers, main, self.losses, self.loss_weights, modality_dropout=modality_dropout,
+            ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed,
         )  # fmt: skip
         if self.strategy is not None and (modality_dropout or ogm_ge or loss_weighting != "fixed"):
             raise InvalidParameterError(
@@ -119,7 +121,7 @@ class Trainer:
         self._metric_specs = {h: list(ms) for h, ms in metrics.items()}
         self.metrics: dict[str, tuple[str, keras.metrics.Metric]] | None = None
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self._run, self._spec, self._evaluate = None, None, None
+        self._run, self._spec, self._evaluate = None, None, None  # (_compile makes them)
         state = [*self.optimizer.variables, *self.log_variances.values()]
         self._initial_state = [(v, v.numpy()) for v in state]  # for restart
 
@@ -201,32 +203,20 @@ class Trainer:
             )
         if self.metrics is None:  # built once: a later fit goes on with the same objects
             with scope(self.strategy):
-                self.metrics = check_metrics(self._metric_specs, self.model, spec[1])
+                self.metrics = check_metrics(self._metric_specs, self.model, spec[1], self.targets)
         step = make_train_step(
             self.model, self.losses, self.loss_weight_vars, self.optimizer, self.metrics,
             **self.options, ogm_alpha=self.ogm_alpha, log_variances=self.log_variances,
             grad_norms=self.grad_norms, encoders=self.encoders, strategy=self.strategy,
         )  # fmt: skip
-        extras = balance.record_names(
-            self.model, self.options["ogm_ge"], self.log_variances, self.encoders
-        )
-        names = grad_norm_names(self.model, self.encoders) if self.grad_norms else []
         template = {
             "loss": None,
             "head_losses": dict.fromkeys(self.losses),
-            "grad_norms": dict.fromkeys(names),
-            "metrics": dict.fromkeys([*self.metrics, *extras]),
+            "grad_norms": dict.fromkeys(step.record_keys["grad_norms"]),
+            "metrics": dict.fromkeys([*self.metrics, *step.record_keys["metrics"]]),
         }
         self._run = make_runner(step, template, self.metrics, self.epoch, self.jit_compile)
-        self._spec = spec
-
-    def _eval_loss(self, data: tf.data.Dataset) -> float:
-        """The weighted total loss over ``data``, a mean over its samples (no update)."""
-        if self._evaluate is None:  # one tf.function: it traces once per kind of dataset
-            self._evaluate = make_evaluator(
-                self.model, self.losses, self.loss_weight_vars, self.log_variances
-            )
-        return float(self._evaluate(data))
+        self._spec, self._evaluate = spec, step.evaluate  # one tf.function per kind of dataset
 
     def fit(
         self,
@@ -252,13 +242,10 @@ class Trainer:
         log_every = check_int("log_every", log_every, low=0)
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
         max_to_keep = check_int("max_to_keep", max_to_keep, low=1)
-        data = as_dataset("data", data, batch_size, self.seed, self.model)
-        steps = check_data(data, self.model, self.losses)
-        data = cast_to_model(data, self.model)
+        checked = (self.model, self.losses, self.targets)
+        data, steps = prepare_data("data", data, batch_size, self.seed, *checked)
         if eval_data is not None:
-            eval_data = cast_to_model(as_dataset("eval_data", eval_data, None, None, self.model),
-                                      self.model)  # fmt: skip
-            check_data(eval_data, self.model, self.losses, "eval_data")
+            eval_data = prepare_data("eval_data", eval_data, None, None, *checked)[0]
         if self._run is None or self._spec != data.element_spec:
             self._compile(data.element_spec)
         iterator = iter(data.repeat())
@@ -282,7 +269,7 @@ class Trainer:
                     raise
                 records, count = None, 0
             if count:
-                held_out = None if eval_data is None else self._eval_loss(eval_data)
+                held_out = None if eval_data is None else float(self._evaluate(eval_data))
                 append_epochs(history, records, int(count), held_out)
             if not count or not math.isfinite(history.loss[-1]):
                 value = history.loss[-1] if count else "non-finite"  # (a replica step's: unknown)
