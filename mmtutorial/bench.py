@@ -11,12 +11,16 @@ the article's loss (``reduce_mean(square(ŷ − y))`` per head, summed). Ways:
 * ``fit_per_step``: ``model.fit(epochs=1)`` called once per step, as the article's loop steps;
 * ``tf1_session``: the article's TF1 code, minimally fixed (:func:`tf1_article_program`, the one
   place the book's chapter 4 prints it from);
-* ``numpy``: :func:`mmtutorial.numpy_nn.train` with its hand-written backprop and Adam.
+* ``numpy``: :func:`mmtutorial.numpy_nn.train` with its hand-written backprop and Adam;
+* ``floor_xla``: the floor, the fastest TensorFlow itself runs this network
+  (:func:`floor_program`): one ``tf.function(jit_compile=True)`` holding a ``tf.while_loop``
+  over all the steps, the same maths and Adam written in raw ops, no Keras, nothing recorded.
 
 Each way is warmed up once (tracing, XLA compiling, graph building and session start are not
 timed),
 then timed ``--repeats`` times from the same initial state, the ways taking turns so that a
 change in the machine's load hits all of them alike; the median is printed, then the ratios
+``package_xla/floor_xla`` (how far the package's compiled loop is from the floor),
 ``package_xla/tf1_session`` and ``package/tf1_session``. ``eager`` and ``fit_per_step`` cost the
 same Python work every step and take minutes, so they are timed over ``--slow-steps`` (100)
 steps, scaled to 1000. Chapter 4 and ``make bench`` report these numbers.
@@ -44,6 +48,7 @@ __all__ = [
     "SLOW_WAYS",
     "WAYS",
     "TF1Program",
+    "floor_program",
     "main",
     "tf1_article_program",
     "tf1_dense",
@@ -190,6 +195,75 @@ def numpy() -> tuple[Callable[[], None], Callable[[int], None]]:
     return reset, lambda steps: numpy_train(state["net"], data, state["adam"], steps=steps)
 
 
+#: Adam's constants, Keras' defaults (the ``floor_xla`` way writes Adam out with them).
+ADAM = {"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+
+def floor_program(dtype: str = "float32", seed: int = 0) -> Callable[[int], tuple[Any, Any]]:
+    """The floor: the article's network trained by one XLA computation, nothing but the maths.
+
+    Returns ``run(steps) -> (losses, weights)``: ``steps`` full-batch Adam steps from
+    :func:`~mmtutorial.tf_nn.article_model`'s initial weights (``seed``) on
+    :func:`~mmtutorial.data.article_data`, all inside one ``tf.function(jit_compile=True)``
+    holding a ``tf.while_loop``, with the weights and Adam's moments as loop variables: no Keras
+    layer, optimizer, dataset or record. ``losses`` are the two heads' mean squared errors at
+    the last step (before its update); ``weights`` the final kernels and biases. The same maths
+    as the package's loop (a test holds their losses equal in float64), so
+    ``package_xla/floor_xla`` measures only the package's overhead.
+
+    Examples
+    --------
+    >>> losses, weights = floor_program()(3)
+    >>> losses.shape, len(weights)
+    (TensorShape([2]), 6)
+    """
+    model, data = article_model(seed=seed, dtype=dtype), article_data()
+    x = tf.constant(np.concatenate([data.inputs["x1"], data.inputs["x2"]], axis=1), dtype)
+    y1, y2 = (tf.constant(data.targets[h], dtype) for h in ("y1", "y2"))
+    layers = [model.get_layer(name) for name in ("shared", "head_y1", "head_y2")]
+    initial = [tf.constant(w) for layer in layers for w in (layer.kernel, layer.bias)]
+    b1, b2, eps = (tf.constant(ADAM[k], dtype) for k in ("beta_1", "beta_2", "epsilon"))
+    # As Keras computes them: the rate and the betas of the bias correction through float32.
+    rounded = (
+        tf.cast(tf.constant(ADAM[k], tf.float32), dtype)
+        for k in ("learning_rate", "beta_1", "beta_2")
+    )
+    lr, b1_32, b2_32 = rounded
+
+    def losses(w: list) -> tuple[tf.Tensor, tf.Tensor]:
+        hidden = tf.nn.relu(x @ w[0] + w[1])
+        out1, out2 = tf.nn.relu(hidden @ w[2] + w[3]), tf.nn.relu(hidden @ w[4] + w[5])
+        return tf.reduce_mean(tf.square(out1 - y1)), tf.reduce_mean(tf.square(out2 - y2))
+
+    def adam_step(t: tf.Tensor, w: list, m: list, v: list, _: tf.Tensor) -> tuple:
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            loss1, loss2 = losses(w)
+            total = loss1 + loss2
+        grads = tape.gradient(total, w)
+        step = tf.cast(t + 1, dtype)
+        alpha = lr * tf.sqrt(1 - b2_32**step) / (1 - b1_32**step)  # bias-corrected rate
+        m = [mi + (g - mi) * (1 - b1) for mi, g in zip(m, grads, strict=True)]
+        v = [vi + (tf.square(g) - vi) * (1 - b2) for vi, g in zip(v, grads, strict=True)]
+        w = [wi - mi * alpha / (tf.sqrt(vi) + eps) for wi, mi, vi in zip(w, m, v, strict=True)]
+        return t + 1, w, m, v, tf.stack([loss1, loss2])
+
+    @tf.function(jit_compile=True)
+    def run(steps: tf.Tensor) -> tuple[Any, Any]:
+        zeros = [tf.zeros_like(w) for w in initial]
+        state = (tf.constant(0), initial, zeros, zeros, tf.zeros([2], dtype))
+        _, w, _, _, last = tf.while_loop(lambda t, *_: t < steps, adam_step, state)
+        return last, w
+
+    return lambda steps: run(tf.constant(steps))
+
+
+def floor_xla() -> tuple[Callable[[], None], Callable[[int], Any]]:
+    """Return ``(reset, run)`` for :func:`floor_program` (its state starts afresh every run)."""
+    run = floor_program()
+    return lambda: None, lambda steps: [t.numpy() for t in tf.nest.flatten(run(steps))]
+
+
 #: Ways whose every step costs the same Python-level work (no compiled loop): they are timed
 #: over ``--slow-steps`` steps and their medians scaled to ``--steps``, to keep the run short.
 SLOW_WAYS = ("eager", "fit_per_step")
@@ -201,6 +275,7 @@ WAYS = {
     "fit_per_step": fit_per_step,
     "tf1_session": tf1_session,
     "numpy": numpy,
+    "floor_xla": floor_xla,
 }
 
 
@@ -263,6 +338,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     medians = {way: statistics.median(values) for way, values in times.items()}
     for way, median in medians.items():
         print(f"bench {way}: median {median:.3f} s", flush=True)
+    if "package_xla" in medians and "floor_xla" in medians:
+        print(f"ratio package_xla/floor_xla: {medians['package_xla'] / medians['floor_xla']:.2f}")
     for way in ("package_xla", "package"):  # the default loop's ratio stays the last line
         if way in medians and "tf1_session" in medians:
             print(f"ratio {way}/tf1_session: {medians[way] / medians['tf1_session']:.2f}")

@@ -20,6 +20,7 @@ from mmtutorial.tf_nn import (
     LowRankFusion,
     SumFusion,
     TensorFusion,
+    Trainer,
     article_model,
     build_multimodal_model,
     copy_numpy_weights,
@@ -563,7 +564,7 @@ print(sorted({"tensorflow", "keras"} & set(sys.modules)))
         (
             {"way": "graph"},
             "way must be one of ('package', 'package_xla', 'eager', 'fit_per_step', "
-            "'tf1_session', 'numpy'), got 'graph'",
+            "'tf1_session', 'numpy', 'floor_xla'), got 'graph'",
         ),
         ({"way": "tf1_session", "steps": 0}, "steps must be an int >= 1, got 0"),
         ({"way": "tf1_session", "steps": 2.0}, "steps must be an int >= 1, got 2.0"),
@@ -576,3 +577,21 @@ def test_time_way_refuses_bad_arguments_before_building_anything(kwargs, message
     with pytest.raises(InvalidParameterError) as raised:
         time_way(**kwargs)
     assert str(raised.value) == message
+
+
+def test_the_floor_is_the_same_maths_as_the_package_loop():
+    """make bench's floor_xla (raw ops, Adam written out, one XLA loop) trains exactly as the
+    package's Trainer does: in float64, the same losses and weights to float rounding."""
+    from mmtutorial.bench import floor_program
+
+    steps = 30
+    losses, weights = floor_program("float64")(steps)
+    model = article_model(seed=0, dtype="float64")
+    trainer = Trainer(model, keras.optimizers.Adam(0.01), losses={"y1": "mse", "y2": "mse"})
+    history = trainer.fit(article_data(), epochs=steps)
+    last = [history.head_losses[h][-1] for h in ("y1", "y2")]
+    np.testing.assert_allclose(losses.numpy(), last, rtol=1e-12)
+    layers = [model.get_layer(n) for n in ("shared", "head_y1", "head_y2")]
+    package = [w for layer in layers for w in (layer.kernel, layer.bias)]
+    for floor, ours in zip(weights, package, strict=True):
+        np.testing.assert_allclose(floor.numpy(), ours.numpy(), rtol=1e-10, atol=1e-13)
