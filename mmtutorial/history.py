@@ -79,6 +79,41 @@ class History:
             for key, value in values.items():
                 lists.setdefault(key, []).append(float(value))
 
+    def extend(self, columns: Mapping[str, Any]) -> None:
+        """Add several entries at once from ``{"loss": [L, …], group: {key: [v, …]}, "eval_loss":
+        [L, …]}``, every list as long as ``loss`` (the same schema as :meth:`append`, column
+        by column: one check for a whole run of entries).
+
+        Examples
+        --------
+        >>> history = History(unit="epoch")
+        >>> history.extend({"loss": [2.0, 1.0], "head_losses": {"y": [2.0, 1.0]}})
+        >>> len(history), history.head_losses
+        (2, {'y': [2.0, 1.0]})
+        """
+        columns = check_mapping(
+            "columns", columns, keys=("loss", "eval_loss", *_GROUPS), exact=False
+        )
+        if "loss" not in columns:
+            raise InvalidParameterError(f"columns must hold 'loss', got keys {sorted(columns)}")
+        n = len(columns["loss"])
+        groups = {
+            group: check_mapping(f"columns[{group!r}]", columns.get(group, {}), allow_empty=True)
+            for group in _GROUPS
+        }
+        lists = {"eval_loss": columns.get("eval_loss", [])} if "eval_loss" in columns else {}
+        lists |= {f"{g}[{k!r}]": v for g, values in groups.items() for k, v in values.items()}
+        for name, values in lists.items():
+            if len(values) != n:
+                raise InvalidParameterError(
+                    f"columns[{name}] must have one value per entry ({n}), got {len(values)}"
+                )
+        self.loss.extend(map(float, columns["loss"]))
+        self.eval_loss.extend(map(float, columns.get("eval_loss", [])))
+        for group, values in groups.items():
+            for key, column in values.items():
+                getattr(self, group).setdefault(key, []).extend(map(float, column))
+
     def __len__(self) -> int:
         """Number of entries (steps or epochs) recorded."""
         return len(self.loss)

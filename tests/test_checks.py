@@ -121,6 +121,25 @@ def test_history_appends_nested_records():
     assert history.eval_loss == []
 
 
+def test_history_extend_adds_the_entries_append_would():
+    records = [
+        {"loss": 3.0, "head_losses": {"y": 2.0}, "metrics": {"acc": 0.5}, "eval_loss": 4.0},
+        {"loss": np.float32(1.0), "head_losses": {"y": 1.0}, "metrics": {"acc": 1}, "eval_loss": 2},
+    ]
+    one_by_one, at_once = History(unit="epoch"), History(unit="epoch")
+    for record in records:
+        one_by_one.append(record)
+    at_once.extend(
+        {
+            "loss": [r["loss"] for r in records],
+            "head_losses": {"y": [r["head_losses"]["y"] for r in records]},
+            "metrics": {"acc": [r["metrics"]["acc"] for r in records]},
+            "eval_loss": [r["eval_loss"] for r in records],
+        }
+    )
+    assert at_once == one_by_one and type(at_once.loss[1]) is float
+
+
 def test_history_truncate_keeps_the_first_entries_of_every_list():
     history = History(unit="epoch")
     for i in range(4):
@@ -146,6 +165,15 @@ def test_history_truncate_keeps_the_first_entries_of_every_list():
         (lambda h: h.append({"loss": 1, "metrics": 2}), r"record\['metrics'\] must be a dict"),
         (lambda h: h.append([1.0]), "record must be a non-empty dict"),
         (lambda h: h.truncate(-1), "n must be an int >= 0, got -1"),
+        (lambda h: h.extend({"eval_loss": [1.0]}), r"columns must hold 'loss', got keys"),
+        (
+            lambda h: h.extend({"loss": [1.0, 2.0], "head_losses": {"y": [1.0]}}),
+            r"columns\[head_losses\['y'\]\] must have one value per entry \(2\), got 1",
+        ),
+        (
+            lambda h: h.extend({"loss": [1.0], "eval_loss": []}),
+            r"columns\[eval_loss\] must have one value per entry \(1\), got 0",
+        ),
     ],
 )
 def test_history_refuses_malformed_records(call, message):

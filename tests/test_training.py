@@ -505,3 +505,18 @@ def test_a_float64_model_uses_its_loss_weights_exactly():
                     loss_weights={"z": 0.1}, epochs=1)  # fmt: skip
     total = history.head_losses["y"][0] + 0.1 * history.head_losses["z"][0]
     assert history.loss[0] == pytest.approx(total, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_a_full_batch_is_trained_on_without_drawing_it_and_as_its_dataset_is(jit_compile):
+    """fit on a MultimodalData trained whole passes its one batch to the compiled loop once
+    (no draws from a dataset each epoch): the history is that of the same data as a dataset."""
+    data = synthetic(n=60)
+
+    def run(source):
+        trainer = Trainer(
+            encoder_model({"y": 1}), "adam", losses={"y": "mse"}, jit_compile=jit_compile
+        )
+        return trainer.fit(source, epochs=4)
+
+    assert run(data) == run(make_dataset(data))

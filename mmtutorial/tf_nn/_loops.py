@@ -93,9 +93,11 @@ def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch
 def make_runner(
     step: Callable, template: dict, metrics: Mapping, epoch: tf.Variable, jit: bool
 ) -> Callable:
-    """Return the compiled ``run(iterator, n_epochs, steps) -> (records, epochs run)``.
+    """Return the compiled ``run(source, n_epochs, steps) -> (records, epochs run)``.
 
-    Without ``jit``, one graph loop draws each batch from ``iterator`` and steps. With ``jit``
+    ``source`` is an iterator over the batches, or, for data that is one batch every epoch
+    (the full batch of a ``MultimodalData``), that batch itself: then no epoch draws anything.
+    Without ``jit``, one graph loop draws each batch from the iterator and steps. With ``jit``
     (``steps`` a Python int), the ``n_epochs`` epochs' batches are drawn first, stacked, and all
     ``n_epochs`` epochs then run as one XLA computation: the full batches in a loop, then the
     last (perhaps smaller) batch of each epoch.
@@ -104,9 +106,11 @@ def make_runner(
     sums = {**template, "metrics": extras}  # the step's own metrics are averaged like losses
     zeros = tf.nest.map_structure(lambda _: tf.constant(0.0, tf.float64), sums)
 
-    def run(iterator: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
+    def run(source: Any, n_epochs: tf.Tensor, steps: tf.Tensor) -> tuple:
+        batch = (lambda _: source) if isinstance(source, tuple) else (lambda _: next(source))
+
         def run_epoch(_: tf.Tensor) -> tuple:
-            return _sum_steps(step, zeros, lambda _: next(iterator), steps), steps
+            return _sum_steps(step, zeros, batch, steps), steps
 
         return _epochs(n_epochs, run_epoch, template, metrics, epoch)
 
@@ -123,8 +127,17 @@ def make_runner(
         n = tf.shape(tf.nest.flatten(last)[0])[0]
         return _epochs(n, run_epoch, template, metrics, epoch)
 
-    def run_jit(iterator: Any, n_epochs: tf.Tensor, steps: int) -> tuple:
-        full, last = draw_epochs(iterator, n_epochs, steps)
+    @tf.function(jit_compile=True)
+    def run_xla_on(batch: tuple, n_epochs: tf.Tensor) -> tuple:
+        def run_epoch(_: tf.Tensor) -> tuple:
+            return tf.nest.map_structure(tf.add, zeros, step(*batch)), 1
+
+        return _epochs(n_epochs, run_epoch, template, metrics, epoch)
+
+    def run_jit(source: Any, n_epochs: tf.Tensor, steps: int) -> tuple:
+        if isinstance(source, tuple):
+            return run_xla_on(source, n_epochs)
+        full, last = draw_epochs(source, n_epochs, steps)
         return run_xla(full, last, steps)
 
     return tf.function(run_jit if jit else run, reduce_retracing=True)
@@ -134,16 +147,9 @@ def append_epochs(
     history: History, records: dict, count: int, eval_loss: float | None = None
 ) -> None:
     """Append the first ``count`` epochs of stacked records ``{"loss": (n,), group: {k: (n,)}}``
-    to ``history``, the last with ``eval_loss`` if given."""
-
-    def at(values: Any, e: int) -> Any:
-        if isinstance(values, dict):
-            return {k: float(v[e]) for k, v in values.items()}
-        return float(values[e])
-
-    arrays = tf.nest.map_structure(lambda t: t.numpy(), records)  # once per call, not per epoch
-    for e in range(count):
-        record = {k: at(v, e) for k, v in arrays.items()}
-        if eval_loss is not None and e == count - 1:
-            record["eval_loss"] = eval_loss
-        history.append(record)
+    to ``history``, the last with ``eval_loss`` if given (then ``count`` is 1: a run with
+    held-out data stops after every epoch)."""
+    columns = tf.nest.map_structure(lambda t: t.numpy()[:count].tolist(), records)
+    if eval_loss is not None:
+        columns["eval_loss"] = [eval_loss]
+    history.extend(columns)

@@ -90,11 +90,13 @@ def prepare_data(
     model: keras.Model,
     losses: Mapping[str, Any],
     targets: Mapping[str, str],
-) -> tuple[tf.data.Dataset, int]:
-    """Return ``(dataset, batches per epoch)`` for ``data``, checked against the model and in
-    its dtypes: a ``MultimodalData`` through :func:`make_dataset` (batched by ``batch_size``,
-    shuffled from ``seed``), a dataset as it is. ``targets`` maps each auxiliary head to the
-    head whose target it learns."""
+) -> tuple[tf.data.Dataset, int, tuple | None]:
+    """Return ``(dataset, batches per epoch, fixed)`` for ``data``, checked against the model
+    and in its dtypes: a ``MultimodalData`` through :func:`make_dataset` (batched by
+    ``batch_size``, shuffled from ``seed``), a dataset as it is. ``fixed`` is the one batch of a
+    ``MultimodalData`` trained on whole (the same batch every epoch), else None. ``targets``
+    maps each auxiliary head to the head whose target it learns."""
+    ours = isinstance(data, MultimodalData)
     if isinstance(data, tf.data.Dataset):
         if batch_size is not None:
             raise InvalidParameterError(
@@ -109,7 +111,9 @@ def prepare_data(
             f"{name} must be a MultimodalData or a tf.data.Dataset, got {type(data).__name__}"
         )
     steps = check_data(data, model, losses, targets, name)
-    return cast_to_model(data, model), steps
+    data = cast_to_model(data, model)
+    fixed = next(iter(data)) if ours and steps == 1 else None  # make_dataset's: never shuffled
+    return data, steps, fixed
 
 
 def check_data(

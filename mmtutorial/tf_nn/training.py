@@ -243,12 +243,13 @@ class Trainer:
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, low=1)
         max_to_keep = check_int("max_to_keep", max_to_keep, low=1)
         checked = (self.model, self.losses, self.targets)
-        data, steps = prepare_data("data", data, batch_size, self.seed, *checked)
+        data, steps, fixed = prepare_data("data", data, batch_size, self.seed, *checked)
         if eval_data is not None:
             eval_data = prepare_data("eval_data", eval_data, None, None, *checked)[0]
         if self._run is None or self._spec != data.element_spec:
             self._compile(data.element_spec)
         iterator = iter(data.repeat())
+        source = iterator if fixed is None else fixed  # one batch every epoch: no draws
         self.epoch.assign(0)
         history, saver = History(unit="epoch"), None
         if checkpoint_dir is not None:
@@ -263,7 +264,7 @@ class Trainer:
                 stops.append(done + max(1, XLA_STEPS_PER_CALL // steps))
             steps_arg = steps if self.jit_compile else tf.constant(steps)
             try:
-                records, count = self._run(iterator, tf.constant(min(stops) - done), steps_arg)
+                records, count = self._run(source, tf.constant(min(stops) - done), steps_arg)
             except tf.errors.InvalidArgumentError as error:  # only the replica step checks so
                 if NON_FINITE not in str(error):
                     raise
