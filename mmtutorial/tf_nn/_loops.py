@@ -83,10 +83,10 @@ def _epochs(n: Any, run_epoch: Callable, template: dict, metrics: Mapping, epoch
         record = tf.nest.map_structure(lambda t, s=steps: t / tf.cast(s, tf.float64), total)
         record["metrics"] |= {k: tf.cast(m.result(), tf.float64) for k, (_, m) in metrics.items()}
         arrays = tf.nest.map_structure(lambda a, v, e=e: a.write(e, v), arrays, record)
-        epoch.assign_add(1)
         done = e + 1
         if not tf.math.is_finite(record["loss"]):
             break
+    epoch.assign_add(tf.cast(done, tf.int64))
     return tf.nest.map_structure(lambda a: a.stack(), arrays), done
 
 

@@ -112,7 +112,7 @@ def prepare_data(
         )
     steps = check_data(data, model, losses, targets, name)
     data = cast_to_model(data, model)
-    fixed = next(iter(data)) if ours and steps == 1 else None  # make_dataset's: never shuffled
+    fixed = data.get_single_element() if ours and steps == 1 else None  # never shuffled
     return data, steps, fixed
 
 

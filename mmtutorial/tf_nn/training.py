@@ -248,8 +248,10 @@ class Trainer:
             eval_data = prepare_data("eval_data", eval_data, None, None, *checked)[0]
         if self._run is None or self._spec != data.element_spec:
             self._compile(data.element_spec)
-        iterator = iter(data.repeat())
-        source = iterator if fixed is None else fixed  # one batch every epoch: no draws
+        # One batch every epoch (fixed) is passed as it is; an iterator draws the others (and
+        # is saved by a checkpoint, so that shuffling resumes where it stopped).
+        iterator = iter(data.repeat()) if fixed is None or checkpoint_dir is not None else None
+        source = iterator if fixed is None else fixed
         self.epoch.assign(0)
         history, saver = History(unit="epoch"), None
         if checkpoint_dir is not None:
