@@ -9,11 +9,19 @@ marked fuzzy with the old translation kept as a draft, a deleted one is dropped.
 (and remove the ``#, fuzzy`` line once a message is right again); ``tests/test_translation.py``
 fails until every message of every translated page is translated and none is fuzzy.
 
+A figure's alt text is in its notebook cell's metadata (``mystnb.image.alt``), which myst-nb renders
+after Sphinx's translation step, so the gettext builder never sees it: :func:`build_templates` adds
+each one to its page's template as a message of its own (marked by :data:`ALT_TEXT`), and
+``book/_ext/translated_edition.py`` puts the translation on the Chinese page. Likewise the
+footer's author and note from ``_config.yml`` and the theme's copyright line, which the theme shows
+untranslated, become messages of ``sphinx.pot`` (:data:`THEME_TEXTS`, :func:`add_theme_texts`).
+
 Usage: ``python scripts/catalogs.py [PAGE ...]`` updates the named pages' catalogs (default: all).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -26,6 +34,60 @@ LANGUAGE = "zh_CN"
 LOCALES = BOOK / "locales"
 CATALOGS = LOCALES / LANGUAGE / "LC_MESSAGES"
 BIN = Path(sys.executable).parent
+ALT_TEXT = "alt text of a figure (the cell's metadata mystnb.image.alt)"
+# pydata-sphinx-theme's copyright line (components/copyright.html) and the title of Sphinx's
+# module index, which the Chinese pages showed in English
+THEME_TEXTS = ["© Copyright %(copyright)s.", "Python Module Index"]
+
+
+def theme_texts() -> list[str]:
+    """What the theme shows of _config.yml: the author and the footer's note, and its own
+    copyright line."""
+    import yaml
+
+    config = yaml.safe_load((BOOK / "_config.yml").read_text(encoding="utf-8"))
+    texts = [config.get("author"), config.get("html", {}).get("extra_footer")]
+    return [text for text in texts if text] + THEME_TEXTS
+
+
+def add_theme_texts(templates: Path) -> None:
+    """Add :func:`theme_texts` to the theme's template ``sphinx.pot``."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = templates / "sphinx.pot"
+    with template.open("rb") as file:
+        catalog = read_po(file)
+    for text in theme_texts():
+        catalog.add(text, auto_comments=["shown by the theme (book/_config.yml or the theme)"])
+    with template.open("wb") as file:
+        write_po(file, catalog, width=76)
+
+
+def alt_texts(notebook: Path) -> list[str]:
+    """The alt texts of ``notebook``'s figures, in cell order, each once."""
+    found = []
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt")
+        if alt and alt not in found:
+            found.append(alt)
+    return found
+
+
+def add_alt_texts(templates: Path) -> None:
+    """Add each page's figure alt texts to its template ``<page>.pot``."""
+    from babel.messages.pofile import read_po, write_po
+
+    for template in sorted(templates.glob("*.pot")):
+        notebook = BOOK / f"{template.stem}.ipynb"
+        texts = alt_texts(notebook) if notebook.is_file() else []
+        if not texts:
+            continue
+        with template.open("rb") as file:
+            catalog = read_po(file)
+        for text in texts:
+            catalog.add(text, auto_comments=[ALT_TEXT])
+        with template.open("wb") as file:
+            write_po(file, catalog, width=76)
 
 
 def build_templates(output: Path) -> Path:
@@ -47,7 +109,10 @@ def build_templates(output: Path) -> Path:
         ],
         check=True,
     )
-    return output / "_build" / "gettext"
+    templates = output / "_build" / "gettext"
+    add_alt_texts(templates)
+    add_theme_texts(templates)
+    return templates
 
 
 def update(pages: list[str]) -> None:

@@ -11,10 +11,12 @@ import contextlib
 import functools
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -133,3 +135,50 @@ def page_markdown(source: Path) -> str:
         notebook = nbformat.read(source, as_version=4)
         return "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     return source.read_text(encoding="utf-8")
+
+
+# --- The glossary's two lists (issue 22) ----------------------------------------------------------
+
+HEADWORD = re.compile(r'<dt id="term-[^"]*">(.*?)<a class="headerlink"', re.S)
+TABLE_ROW = re.compile(r"<tr[^>]*>\s*<td><p>(.*?)</p></td>\s*<td><p>(.*?)</p></td>", re.S)
+TAG = re.compile(r"<[^>]+>")
+LATIN_OR_HAN = re.compile(r"[A-Za-z]+|[\u4e00-\u9fff]+")
+
+
+def glossary_lists(html: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """A built glossary page's headwords (English → 中文) and its table's (中文, pinyin) rows, in
+    the order the page shows them."""
+    headwords = [unescape(TAG.sub("", term)).strip() for term in HEADWORD.findall(html)]
+    rows = [
+        tuple(unescape(TAG.sub("", cell)).strip() for cell in row)
+        for row in TABLE_ROW.findall(html)
+    ]
+    return headwords, rows
+
+
+def english_key(term: str) -> str:
+    """A–Z, ignoring case (Adam optimiser after activation function)."""
+    return term.casefold()
+
+
+def pinyin_key(chinese: str) -> list[tuple[str, int]]:
+    """Dictionary order of a Chinese term: syllable by syllable, by letters and then by tone; a
+    Latin word (Adam, logits) counts as one syllable spelled as it is."""
+    from pypinyin import Style, lazy_pinyin
+
+    key = []
+    for part in LATIN_OR_HAN.findall(chinese):
+        if part.isascii():
+            key.append((part.lower(), 0))
+            continue
+        # the whole run at once, so that a character with two readings gets the phrase's (权重)
+        for syllable in lazy_pinyin(part, style=Style.TONE3, neutral_tone_with_five=True):
+            key.append((syllable.rstrip("012345"), int(syllable[-1])))
+    return key
+
+
+def toned_pinyin(chinese: str) -> str:
+    """The pinyin with tone marks that pypinyin gives ``chinese``, syllables run together."""
+    from pypinyin import Style, pinyin
+
+    return "".join(p[0] for p in pinyin(chinese, style=Style.TONE))

@@ -24,7 +24,19 @@ import pytest
 from fontTools.ttLib import TTFont
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
-from sitecheck import BUILD, EDITIONS, PHONE, ROOT, launch_chromium, serve, settle
+from sitecheck import (
+    BUILD,
+    EDITIONS,
+    PHONE,
+    ROOT,
+    english_key,
+    glossary_lists,
+    launch_chromium,
+    pinyin_key,
+    serve,
+    settle,
+    toned_pinyin,
+)
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from subset_font import CJK  # noqa: E402  the characters the book's font subset serves
@@ -669,3 +681,185 @@ def test_front_page_links_the_pdf_when_built(visits, language):
         return
     assert link.is_visible(), "the PDF is built but the front page does not link it"
     assert link.get_attribute("href") == f"downloads/{pdf}"
+
+
+# --- The Chinese edition speaks Chinese (issue 22) ------------------------------------------------
+
+ENGLISH_NAMES = ROOT / "book" / "locales" / "zh_CN" / "english_names.toml"
+# What a reader of a Chinese page may see in English: not prose (see english_names.toml).
+NOT_PROSE = ", ".join(
+    [
+        "script, style, noscript, template",
+        "pre, code, kbd, .highlight, div.cell_output, div.output",  # code cells, their outputs
+        ".math, mjx-container",  # maths (its \text{} words: test_chinese_formulas_have_no_english)
+        "span.bibtex-citation, .citation, .citation-list, div.bibliography",  # citations, entries
+        "dl.py",  # the API reference's docstrings
+        "dl.glossary > dt, .xref.std-term",  # the glossary's English headwords
+    ]
+)
+# Every text a reader sees on the page (the sidebar too), and every image's alt text, outside the
+# elements matched by the selector passed as argument.
+SEEN_TEXT = """(skip) => {
+    const seen = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const element = node.parentElement;
+        if (!node.textContent.trim() || !element || element.closest(skip)) continue;
+        if (!element.checkVisibility({ visibilityProperty: true })) continue;
+        seen.push(node.textContent);
+    }
+    for (const image of document.querySelectorAll("img[alt]"))
+        if (!image.closest(skip)) seen.push(image.alt);
+    return seen.join(" ");
+}"""
+WORD = re.compile(r"[A-Za-zÀ-ɏ0-9_.'’-]*[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ0-9_.'’-]*")
+# A term's English gloss in brackets, as d2l-zh writes on a term's first use: 关键批量大小（critical
+# batch size）, 「领域」（domain）, （即全归约，all-reduce）: full-width brackets after or around
+# Chinese, holding at most four English words.
+BRACKETS = re.compile(r"(\S)?\s*（([^（）]*)）")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+LATIN_WORD = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ'’-]*")
+
+
+def without_glosses(text: str) -> str:
+    def gloss(match: re.Match) -> str:
+        before, inside = match.group(1) or "", match.group(2)
+        words = LATIN_WORD.findall(inside)
+        if (
+            words
+            and len(words) <= 4
+            and (HAN.search(inside) or HAN.search(before) or (before and before in "」”"))
+        ):
+            return f"{before}（{LATIN_WORD.sub('', inside)}）"
+        return match.group()
+
+    return BRACKETS.sub(gloss, text)
+
+
+GLOSS_IN_BRACKETS = re.compile(r"[（(][A-Za-z ,.'’-]+[）)]")
+
+
+def english_words(text: str, allowed: set[str]) -> list[str]:
+    """The English words of ``text`` that are not names in ``allowed``: a run of letters, with no
+    digit, dot or underscore in it (float64, x1 and tf.nn.relu are identifiers, not words)."""
+    found = []
+    for match in WORD.finditer(text):
+        word = match.group().strip(".'’-")
+        if len(word) < 2 or re.search(r"[0-9_.]", word):
+            continue
+        parts = [part for part in re.split(r"['’-]", word) if part]
+        if all(part in allowed for part in parts) or word in allowed:
+            continue
+        found.append(word)
+    return found
+
+
+def allowed_english() -> tuple[set[str], list[str]]:
+    """The names (words) and the phrases english_names.toml allows, longest phrase first."""
+    import tomllib
+
+    with ENGLISH_NAMES.open("rb") as file:
+        allowed = tomllib.load(file)
+    return set(allowed["names"]), sorted(allowed["phrases"], key=len, reverse=True)
+
+
+# What a page holds besides prose, by page: the glossary's pinyin column, the indexes' entries
+# (the API's names and the glossary's English headwords), and the API reference's body: its
+# module docstrings and the engine contract's table, generated from mmtutorial.contract, stay
+# English (the page says so); its own prose, from api.md, is checked message by message by
+# tests/test_translation.py, and its headings here.
+NOT_PROSE_ON = {
+    "api.html": "article p, article table, article ul, article ol",
+    "glossary.html": "table td:nth-child(2)",
+    "genindex.html": "table.indextable, div.genindex-jumpbox",
+    "py-modindex.html": "table.modindextable, div.modindex-jumpbox",
+}
+CHINESE_PAGES = [name for name in PAGES if name.startswith(CHINESE)]
+
+
+def english_on(page, name: str) -> list[str]:
+    """The English words a reader sees on the Chinese page ``name`` that are not allowed."""
+    own = _split(name)[1]
+    skip = [NOT_PROSE, NOT_PROSE_ON.get(own, "script")]
+    text = without_glosses(page.evaluate(SEEN_TEXT, ", ".join(skip)))
+    if own == "glossary.html":
+        text = GLOSS_IN_BRACKETS.sub(" ", text)
+    names, phrases = allowed_english()
+    for phrase in phrases:
+        text = text.replace(phrase, " ")
+    return english_words(text, names)
+
+
+# Known exceptions, to be emptied: pages whose catalogs were being rewritten by other changes when
+# this check was written (issue 22). ch04's Chinese writes Glorot's variance as "2 / (fan-in +
+# fan-out)"; ch06 had new paragraphs not yet translated (tests/test_translation.py names them).
+# Expected to fail until then; an XPASS says the page can leave the set.
+KNOWN_ENGLISH_PAGES = {"ch04_tensorflow.html", "ch06_faq.html"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(reason="English left in its catalog (KNOWN_ENGLISH_PAGES)"),
+        )
+        if _split(name)[1] in KNOWN_ENGLISH_PAGES
+        else name
+        for name in CHINESE_PAGES
+    ],
+)
+def test_chinese_page_has_no_english_prose(visits, name):
+    found = english_on(visits(name).page, name)
+    assert not found, (
+        f"{name}: English on a Chinese page (translate it, or if it is a name add it to "
+        f"{ENGLISH_NAMES.relative_to(ROOT)}): {sorted(set(found))}"
+    )
+
+
+DISPLAY_MATHS = re.compile(r'<div class="math notranslate nohighlight">(.*?)</div>', re.S)
+# Words inside \text{} of a display formula, unless a sub- or superscript label (W^{\text{sh}}).
+TEXT_WORDS = re.compile(r"(?<![_^])(?<![_^]\{)\\text\{([^{}]*)\}")
+
+
+@pytest.mark.parametrize("name", CHINESE_PAGES)
+def test_chinese_formulas_have_no_english(name):
+    html = (BUILD / name).read_text(encoding="utf-8")
+    words = [w for maths in DISPLAY_MATHS.findall(html) for w in TEXT_WORDS.findall(maths)]
+    found = english_words(" ".join(words), allowed_english()[0])
+    assert not found, f"{name}: English words in \\text{{}} of a display formula: {found}"
+
+
+def test_english_words_are_found_and_names_allowed():
+    allowed = {"ReLU", "TensorFlow"}
+    assert english_words("用 TensorFlow 训练 ReLU 网络", allowed) == []
+    assert english_words("训练 for ReLU 的 float64 与 tf.nn.relu、x1", allowed) == ["for"]
+    assert english_words("the shared layer 共享层", allowed) == ["the", "shared", "layer"]
+    # a term's English gloss in brackets is not prose; a sentence in brackets is
+    assert without_glosses("关键批量大小（critical batch size）与「领域」（domain）") == (
+        "关键批量大小（  ）与「领域」（）"
+    )
+    assert english_words(without_glosses("（即全归约，all-reduce）"), allowed) == []
+    gloss = "模型（which then learns nothing at all）"
+    assert english_words(without_glosses(gloss), allowed) == gloss[3:-1].split()
+    maths = r"\[\phi(a) \text{ for ReLU}, W^\text{sh} b^{\text{sh}}\]"
+    html = f'<div class="math notranslate nohighlight">{maths}</div>'
+    words = [w for maths in DISPLAY_MATHS.findall(html) for w in TEXT_WORDS.findall(maths)]
+    assert english_words(" ".join(words), allowed) == ["for"]
+
+
+@pytest.mark.parametrize("language", sorted(EDITIONS))
+def test_glossary_lists_are_sorted_in_the_built_page(language):
+    pytest.importorskip("pypinyin")
+    page = BUILD / EDITIONS[language]["folder"] / "glossary.html"
+    if not page.is_file():
+        pytest.fail(NOT_BUILT, pytrace=False)
+    headwords, rows = glossary_lists(page.read_text(encoding="utf-8"))
+    assert len(headwords) > 40 and len(rows) == len(headwords), (len(headwords), len(rows))
+    assert all(word.isascii() for word in headwords), f"headwords not English: {headwords}"
+    assert headwords == sorted(headwords, key=english_key), f"English → 中文 unsorted: {headwords}"
+    chinese = [zh for zh, _ in rows]
+    assert chinese == sorted(chinese, key=pinyin_key), f"中文 → English unsorted: {chinese}"
+    for zh, written in rows:
+        if written != "—":  # a term kept in English (logits) has no pinyin
+            assert written.replace(" ", "") == toned_pinyin(zh).replace(" ", ""), (zh, written)

@@ -7,11 +7,15 @@ from the sources as they are now, and fail when
 * a message of a translated page has no translation, or only a fuzzy one: its English changed
   since it was translated (``make catalogs`` marks it so) or it is new;
 * a translation lost some of its source's maths, inline code, cross-reference, citation or term
-  targets, links or bold spans (compared token by token, as MyST parses them), or parses as other
-  blocks than its source: a heading translated as "1. 标题" is a list to MyST, and Sphinx then
-  silently shows the English heading;
+  targets, links or bold spans (compared token by token, as MyST parses them; the words inside a
+  formula's ``\\text{...}`` are prose, translated like any other, so maths is compared without
+  them), or parses as other blocks than its source: a heading translated as "1. 标题" is a list
+  to MyST, and Sphinx then silently shows the English heading;
 * a translation names a concept by a variant the term list ``book/locales/zh_CN/terms.toml``
   forbids, outside the contexts where that variant is right (one Chinese term per concept).
+* the glossary's English → 中文 list is not sorted A–Z, its 中文 → English table not by pinyin
+  (checked with pypinyin, a test dependency), or the Chinese edition translates its English
+  headwords (Sphinx would then sort them by code point, which for Chinese is radical order).
 
 Every page is translated except the API reference's docstrings: ``api.po`` must translate the
 page's own prose (its introduction and headings, from ``book/api.md``) and nothing else. Fixture
@@ -36,6 +40,7 @@ from myst_parser.parsers.mdit import create_md_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
 from catalogs import CATALOGS, build_templates  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "translation"
@@ -47,6 +52,7 @@ MARKDOWN = create_md_parser(
 EXPLICIT_TARGET = re.compile(r"<([^<>]+)>\s*$")
 TERMS = ROOT / "book" / "locales" / "zh_CN" / "terms.toml"
 CODE = re.compile(r"(\{[\w:.-]+\})?(`+)(.+?)\2", re.DOTALL)  # code, or a role: {ref}`标题 <x>`
+MATH_TEXT = re.compile(r"\\text\{[^{}]*\}")  # words in a formula: \text{ for ReLU}, \text{（ReLU）}
 
 
 def _read(path: Path) -> Catalog:
@@ -66,7 +72,9 @@ def tokens(text: str) -> Counter:
     targets, images and bold spans, as MyST parses ``text``."""
     kept = Counter()
     for token in _walk(MARKDOWN.parse(text)):
-        if token.type.startswith("math") or token.type in ("code_inline", "fence", "code_block"):
+        if token.type.startswith("math"):  # its symbols, not the words inside \text{}
+            kept[(token.type, MATH_TEXT.sub(r"\\text{}", token.content).strip())] += 1
+        elif token.type in ("code_inline", "fence", "code_block"):
             kept[(token.type, token.content.strip())] += 1
         elif token.type == "myst_role":
             explicit = EXPLICIT_TARGET.search(token.content)
@@ -226,6 +234,22 @@ def test_tokens_keep_role_targets_not_their_text():
     assert expected_blocks("A paragraph.") == ["paragraph_open"] != blocks("- 一个列表")
 
 
+def test_tokens_compare_maths_without_the_words_in_text():
+    english = "$$\\phi'(a) = \\mathbb 1[a > 0] \\text{ for ReLU}.$$"
+    assert tokens(english) == tokens("$$\\phi'(a) = \\mathbb 1[a > 0] \\text{（ReLU）}.$$")
+    replica = "$\\sum_{n \\in \\text{replica } r} L_n$"
+    assert tokens(replica) == tokens("$\\sum_{n \\in \\text{副本 } r} L_n$")
+    # a changed symbol outside \text{} still fails, with or without the words translated
+    assert tokens(english) != tokens("$$\\phi'(a) = \\mathbb 1[a \\ge 0] \\text{（ReLU）}.$$")
+    assert tokens(english) != tokens("$$\\phi'(a) = \\mathbb 1[a > 0] \\text{ for ReLU}$$")
+    assert tokens(replica) != tokens("$\\sum_{n \\in \\text{副本 } s} L_n$")
+    template, catalog = Catalog(), Catalog(locale="zh_CN")
+    template.add(english)
+    catalog.add(english, "$$\\phi'(a) = \\mathbb 1[a > 1] \\text{（ReLU）}.$$")
+    found = problems("fixture", template, catalog)
+    assert len(found) == 1 and "lost [('math_block'" in found[0], found
+
+
 @pytest.mark.parametrize("page", _pages())
 def test_page_uses_one_term_per_concept(page):
     found = term_problems(page, _read(CATALOGS / f"{page}.po"), load_terms())
@@ -279,3 +303,54 @@ def test_term_fixture_reports_a_forbidden_variant(translation, preferred):
 )
 def test_term_fixture_allows_a_variant_in_its_context(translation):
     assert term_problems("fixture", _catalog(translation), load_terms()) == []
+
+
+# --- The glossary (issue 22): English → 中文 by the English term, 中文 → English by pinyin
+
+GLOSSARY = ROOT / "book" / "glossary.md"
+
+
+def _glossary_source() -> tuple[list[str], list[tuple[str, str]]]:
+    """glossary.md's headwords, in order, and its table's (中文, pinyin) rows, in order."""
+    text = GLOSSARY.read_text(encoding="utf-8")
+    block = text.split("```{glossary}", 1)[1].split("```", 1)[0]
+    headwords = [line for line in block.splitlines() if line.strip() and not line[0].isspace()]
+    headwords = [word for word in headwords if not word.startswith(":")]
+    rows = [
+        tuple(cell.strip() for cell in line.strip("|").split("|")[:2])
+        for line in text.split("## 中文 → English", 1)[1].splitlines()
+        if line.startswith("|") and not line.startswith(("| 中文", "|---"))
+    ]
+    return headwords, rows
+
+
+def test_glossary_source_is_sorted_both_ways():
+    pytest.importorskip("pypinyin")
+    from sitecheck import english_key, pinyin_key, toned_pinyin
+
+    headwords, rows = _glossary_source()
+    assert headwords == sorted(headwords, key=english_key), "English → 中文 is not sorted A–Z"
+    chinese = [zh for zh, _ in rows]
+    assert chinese == sorted(chinese, key=pinyin_key), "中文 → English is not sorted by pinyin"
+    assert len(rows) == len(headwords), "the table and the list hold different terms"
+    for zh, written in rows:
+        if written != "—":  # a term kept in English (logits) has no pinyin
+            assert written.replace(" ", "") == toned_pinyin(zh).replace(" ", ""), (zh, written)
+
+
+def test_glossary_keeps_its_headwords_english_in_the_chinese_edition():
+    """Sphinx sorts a translated glossary by the translated term, which for Chinese is radical
+    order; with the headwords kept English (msgstr = msgid), the first list stays English → 中文
+    and each definition starts with the Chinese term in bold."""
+    headwords, rows = _glossary_source()
+    catalog = _read(CATALOGS / "glossary.po")
+    for word in headwords:
+        assert catalog.get(word) is not None and catalog.get(word).string == word, word
+    chinese = {zh for zh, _ in rows}
+    definitions = [m for m in catalog if m.id and m.id.startswith("**")]
+    assert len(definitions) == len(headwords)
+    for message in definitions:
+        term = re.match(r"\*\*(.+?)\*\*", message.string)
+        assert term and term.group(1) in chinese, (
+            f"starts without its Chinese term: {message.string}"
+        )
