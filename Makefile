@@ -22,7 +22,7 @@ MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 # axe-core, injected into every page by the browser check, at the version in its package-lock.json.
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: book catalogs test lint unit nbval nbval-portable nbval-sweep notebooks notebook mutation mutation-tf bench browser chromium screenshots logo font pdf constraints clean
+.PHONY: book catalogs test lint release unit nbval nbval-portable nbval-sweep notebooks notebook mutation mutation-tf bench browser chromium screenshots logo font pdf constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,14 +31,24 @@ $(VENV)/.installed-book: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[book]"
 	touch $@
 
+# The test extra includes the book's: one install serves both stamps, so make test's make book
+# does not install again.
 $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[book,test]"
-	touch $@
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[test]"
+	touch $(VENV)/.installed-book $@
 
 ## make book: render both editions, English to book/_build/html and Chinese to book/_build/html/zh_CN
 ## (warnings are errors; scripts/build_book.py).
 book: $(VENV)/.installed-book $(MATHJAX)
 	$(BIN)/python scripts/build_book.py
+
+## make release: the wheel and the sdist of this edition (mmtutorial/__init__.py's __version__) in
+## dist/, checked by twine check (tests/test_release.py builds and checks them the same way).
+## Publishing them is a maintainer's step (README, Publishing a copy), never CI's.
+release: $(VENV)/.installed-test
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 ## make catalogs [PAGES="ch01_background ..."]: after changing English prose, update the Chinese
 ## edition's message catalogs (book/locales/zh_CN/LC_MESSAGES/*.po): changed paragraphs are marked
@@ -171,8 +181,9 @@ $(VENV)/.installed-mutation: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m mmtutorial.bench
 
+# --all: setuptools too (make book builds the zip's wheel with it); pip itself stays unpinned.
 constraints: $(BIN)/python
-	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > $(CONSTRAINTS)
+	$(BIN)/pip freeze --all --exclude-editable | grep -v -e '^-e' -e '^pip==' > $(CONSTRAINTS)
 
 clean:
 	rm -rf book/_build .pytest_cache .hypothesis

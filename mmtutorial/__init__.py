@@ -19,4 +19,4 @@ Bad arguments raise one exception everywhere, a ``ValueError`` and a ``TypeError
 naming the argument, the expected and the received value.
 """
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"  # the book's edition; the one place it is written (CHANGELOG.md)

@@ -6,6 +6,7 @@ TensorFlow modules call :func:`quiet_tensorflow` before they import TensorFlow.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import re
@@ -105,7 +106,8 @@ def set_seed(seed: int = 0, *, tensorflow: bool = False) -> np.random.Generator:
     tensorflow : bool
         Also import TensorFlow (quietly, see :func:`import_tensorflow`), seed it with
         ``keras.utils.set_random_seed`` and turn on op determinism, so that a notebook that trains
-        a Keras model prints the same numbers on every run.
+        a Keras model prints the same numbers on every run. Without TensorFlow (the package's
+        ``[tf]`` extra) this raises a ``ModuleNotFoundError`` that names the extra.
 
     Returns
     -------
@@ -124,8 +126,25 @@ def set_seed(seed: int = 0, *, tensorflow: bool = False) -> np.random.Generator:
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - legacy global state, seeded for third-party code
     if tensorflow:
+        _require_tensorflow("set_seed(..., tensorflow=True)")
         _seed_tensorflow(seed)
     return np.random.default_rng(seed)
+
+
+def _require_tensorflow(needed_by: str) -> None:
+    """Raise the one error that names the ``[tf]`` extra if TensorFlow is not installed.
+
+    ``pip install mmtutorial`` is the NumPy half; TensorFlow comes with ``mmtutorial[tf]``.
+    :mod:`mmtutorial.tf_nn` (and so :mod:`mmtutorial.bench`) and ``set_seed(tensorflow=True)``
+    call this first. It only looks TensorFlow up: nothing is imported.
+    """
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ModuleNotFoundError(
+            f"{needed_by} needs TensorFlow, which is not installed. It comes with the "
+            'package\'s TensorFlow extra: pip install "mmtutorial[tf]" (in a checkout: '
+            'pip install -e ".[tf]")',
+            name="tensorflow",
+        )
 
 
 def _seed_tensorflow(seed: int) -> None:

@@ -36,7 +36,12 @@ TESTS = [
     "tests/test_engine_contract.py",
     "tests/test_attention_fusion.py",
 ]
+# Each mutant's tests run in a child forked from a server process that has not imported
+# TensorFlow (it imports it afresh): forking a process whose TensorFlow thread pools are running
+# hangs the child (mutmut#578), as the default fork from mutmut's own process did here.
 CONFIG = f"""[tool.mutmut]
+process_isolation = "forkserver"
+forkserver_warmup = "none"
 source_paths = ["mmtutorial"]
 only_mutate = {MUTATE!r}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]

@@ -38,6 +38,8 @@ from sitecheck import (
     toned_pinyin,
 )
 
+import mmtutorial
+
 sys.path.insert(0, str(ROOT / "scripts"))
 from subset_font import CJK  # noqa: E402  the characters the book's font subset serves
 
@@ -574,18 +576,17 @@ def test_language_switch_is_followed_both_ways(browser, base_url):
         page.close()
 
 
-def test_zip_holds_every_notebook_and_the_package():
+def test_zip_holds_every_notebook_and_the_wheel():
     with zipfile.ZipFile(BUILD / "downloads" / "mmtutorial-notebooks.zip") as archive:
         names = set(archive.namelist())
-    expected = {f"mmtutorial-book/book/{p.name}" for p in BOOK.glob("*.ipynb")}
+    expected = {f"mmtutorial-book/notebooks/{p.name}" for p in BOOK.glob("*.ipynb")}
     expected |= {
-        "mmtutorial-book/pyproject.toml",
+        "mmtutorial-book/README.md",
         "mmtutorial-book/LICENSE",
-        "mmtutorial-book/mmtutorial/__init__.py",
-        "mmtutorial-book/mmtutorial/data/mfeat.npz",
-        "mmtutorial-book/mmtutorial/data/README.md",
+        f"mmtutorial-book/mmtutorial-{mmtutorial.__version__}-py3-none-any.whl",
     }
     assert expected <= names, sorted(expected - names)
+    assert not any(name.startswith("mmtutorial-book/mmtutorial/") for name in names)
 
 
 def test_front_page_previews_well(visits):

@@ -2,8 +2,14 @@
 
 Fusion layers, builders (encoders → fusion → shared → heads), the NumPy ↔ Keras bridge, the
 ``tf.data`` pipeline, a compiled (optionally XLA) training loop and a contrastive dual encoder.
-Importing it imports TensorFlow; ``import mmtutorial`` alone does not.
+Importing it imports TensorFlow; ``import mmtutorial`` alone does not. TensorFlow is the
+package's ``[tf]`` extra (``pip install "mmtutorial[tf]"``): without it, importing this module
+raises a ``ModuleNotFoundError`` that says so.
 """
+
+from mmtutorial.repro import _require_tensorflow
+
+_require_tensorflow("mmtutorial.tf_nn")
 
 from mmtutorial._checks import CheckpointError
 
