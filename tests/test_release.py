@@ -45,9 +45,6 @@ import colab_cell  # noqa: E402
 VERSION = mmtutorial.__version__
 WHEEL = f"mmtutorial-{VERSION}-py3-none-any.whl"
 REPOSITORY = "https://github.com/example-owner/example-book"
-# Notebooks other sessions are editing: the lead runs scripts/colab_cell.py on them and then
-# empties this set. Every other notebook must already start with this edition's Colab cell.
-COLAB_CELL_PENDING = {"ch02_concepts", "ch04_tensorflow", "ch06_faq"}
 # The NumPy chapter the zip's check executes (with setup_check).
 ZIP_CHAPTER = "ch03a_formulas"
 # A reader's environment: no TensorFlow noise, nothing of this checkout on the import path.
@@ -400,8 +397,6 @@ def _notebooks() -> list[Path]:
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
 def test_every_notebook_starts_with_this_editions_colab_cell(path):
-    if path.stem in COLAB_CELL_PENDING:
-        pytest.skip("pending: the lead applies scripts/colab_cell.py (COLAB_CELL_PENDING)")
     notebook = nbformat.read(path, as_version=4)
     first = notebook.cells[0]
     assert colab_cell.is_colab_cell(first), f"{path.name}: run python scripts/colab_cell.py"
@@ -410,10 +405,6 @@ def test_every_notebook_starts_with_this_editions_colab_cell(path):
     # executed with the rest, a no-op off Colab: count 1, nothing printed, the rest 2, 3, ...
     assert first.execution_count == 1 and first.outputs == []
     assert sum(colab_cell.is_colab_cell(c) for c in notebook.cells) == 1
-
-
-def test_the_pending_notebooks_exist():
-    assert COLAB_CELL_PENDING <= {p.stem for p in _notebooks()}
 
 
 def test_the_colab_cell_does_nothing_off_colab():
