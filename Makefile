@@ -74,8 +74,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 
 # The unit tests and every docstring example of the package (--doctest-modules, see pyproject),
-# two test files at a time (pytest-xdist).
-unit: $(VENV)/.installed-test
+# two test files at a time (pytest-xdist); MathJax too, which the release tests' one-page builds need.
+unit: $(VENV)/.installed-test $(MATHJAX)
 	$(BIN)/pytest -n 2 --dist loadfile tests mmtutorial \
 		--ignore=tests/test_site.py --ignore=tests/test_api_links.py
 
