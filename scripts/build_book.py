@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from jupyter_book.sphinx import build_sphinx
+from sphinx.util.i18n import CatalogRepository
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -27,8 +28,19 @@ from editions import editions  # noqa: E402
 EDITIONS = editions()  # language -> its folder under book/_build/html/, …
 
 
+def compile_catalogs(language: str) -> None:
+    """Write the edition's compiled catalogs (``.mo``) that are missing or older than their
+    ``.po``. Sphinx translates its own and the theme's strings (``Python Module Index``, the
+    footer) with what it finds when it starts, before it compiles the catalogs itself: in a
+    fresh clone the first build would leave them in English."""
+    for catalog in CatalogRepository(BOOK, ["locales"], language, "utf-8").catalogs:
+        if catalog.is_outdated():
+            catalog.write_mo(language)
+
+
 def build(language: str, output: Path = BUILD, builder: str = "html") -> int:
     """Build one edition into ``output/<builder>/<its folder>``; return Sphinx's exit status."""
+    compile_catalogs(language)
     site = output / builder / EDITIONS[language]["folder"]
     print(f"--- the {language} edition: {site}", flush=True)
     result = build_sphinx(

@@ -791,25 +791,7 @@ def english_on(page, name: str) -> list[str]:
     return english_words(text, names)
 
 
-# Known exceptions, to be emptied: pages whose catalogs were being rewritten by other changes when
-# this check was written (issue 22). ch04's Chinese writes Glorot's variance as "2 / (fan-in +
-# fan-out)"; ch06 had new paragraphs not yet translated (tests/test_translation.py names them).
-# Expected to fail until then; an XPASS says the page can leave the set.
-KNOWN_ENGLISH_PAGES = {"ch04_tensorflow.html", "ch06_faq.html"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(reason="English left in its catalog (KNOWN_ENGLISH_PAGES)"),
-        )
-        if _split(name)[1] in KNOWN_ENGLISH_PAGES
-        else name
-        for name in CHINESE_PAGES
-    ],
-)
+@pytest.mark.parametrize("name", CHINESE_PAGES)
 def test_chinese_page_has_no_english_prose(visits, name):
     found = english_on(visits(name).page, name)
     assert not found, (
