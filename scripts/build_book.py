@@ -13,11 +13,11 @@ doctrees, so neither rebuild invalidates the other.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
 from jupyter_book.sphinx import build_sphinx
-from sphinx.util.i18n import CatalogRepository
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -28,19 +28,8 @@ from editions import editions  # noqa: E402
 EDITIONS = editions()  # language -> its folder under book/_build/html/, …
 
 
-def compile_catalogs(language: str) -> None:
-    """Write the edition's compiled catalogs (``.mo``) that are missing or older than their
-    ``.po``. Sphinx translates its own and the theme's strings (``Python Module Index``, the
-    footer) with what it finds when it starts, before it compiles the catalogs itself: in a
-    fresh clone the first build would leave them in English."""
-    for catalog in CatalogRepository(BOOK, ["locales"], language, "utf-8").catalogs:
-        if catalog.is_outdated():
-            catalog.write_mo(language)
-
-
 def build(language: str, output: Path = BUILD, builder: str = "html") -> int:
     """Build one edition into ``output/<builder>/<its folder>``; return Sphinx's exit status."""
-    compile_catalogs(language)
     site = output / builder / EDITIONS[language]["folder"]
     print(f"--- the {language} edition: {site}", flush=True)
     result = build_sphinx(
@@ -87,9 +76,15 @@ def main(argv: list[str]) -> int:
     unknown = sorted(set(args.languages) - set(EDITIONS))
     if unknown:
         parser.error(f"no edition {', '.join(unknown)}: choose from {', '.join(EDITIONS)}")
+    languages = args.languages or list(EDITIONS)
+    if len(languages) == 1:
+        return build(languages[0], args.output.resolve(), args.builder)
+    # One process per edition: Sphinx keeps its own strings' translations in module globals, and
+    # after the English build the Chinese one left some in English ("Python Module Index").
     status = 0
-    for language in args.languages or EDITIONS:
-        status = max(status, build(language, args.output.resolve(), args.builder))
+    for language in languages:
+        command = [sys.executable, __file__, language, "--output", str(args.output)]
+        status = max(status, subprocess.run([*command, "--builder", args.builder]).returncode)
     return status
 
 
