@@ -115,9 +115,12 @@ def make_train_step(
             )
             record["metrics"] |= coefficients
         pairs = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
-        if strategy is None:
-            if tf.math.is_finite(total):  # a NaN or infinite loss updates nothing
-                optimizer.apply_gradients(pairs)  # (a head without a loss has no gradients)
+
+        def update() -> None:  # (a head without a loss has no gradients)
+            optimizer.apply_gradients(pairs)
+
+        if strategy is None:  # a NaN or infinite loss updates nothing
+            tf.cond(tf.math.is_finite(total), update, lambda: None)
         else:  # every replica stops on the global loss; an all-reduce may not sit in a branch
             whole = context.all_reduce(tf.distribute.ReduceOp.SUM, total)
             with tf.control_dependencies([tf.debugging.check_numerics(whole, NON_FINITE)]):
@@ -188,22 +191,24 @@ def make_evaluator(
     A batch's mask is honoured as in training; an auxiliary head ``h`` learns ``targets[h]``'s
     target."""
 
-    @tf.function
+    def add_batch(sums: tuple, batch: tuple) -> tuple:
+        x, y = batch[0], batch[1]
+        present = batch[2] if len(batch) == 3 else None
+        y = {h: y[h] if h in y else y[targets[h]] for h in losses}
+        if present is None:
+            y_hat = model(x, training=False)
+        else:
+            y_hat = balance.call_with_mask(model, x, present, training=False)
+        heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
+        loss = loss_weighting.weighted_total(heads, loss_weights, log_variances)[0]
+        rows = tf.cast(tf.shape(tf.nest.flatten(y)[0])[0], tf.float64)
+        loss = tf.cast(tf.add_n([loss, *model.losses]), tf.float64)
+        return sums[0] + loss * rows, sums[1] + rows
+
+    @tf.function(autograph=False)
     def evaluate(dataset: tf.data.Dataset) -> tf.Tensor:
-        total, count = tf.constant(0.0, tf.float64), tf.constant(0.0, tf.float64)
-        for batch in dataset:
-            x, y = batch[0], batch[1]
-            present = batch[2] if len(batch) == 3 else None
-            y = {h: y[h] if h in y else y[targets[h]] for h in losses}
-            if present is None:
-                y_hat = model(x, training=False)
-            else:
-                y_hat = balance.call_with_mask(model, x, present, training=False)
-            heads = {h: tf.reduce_mean(fn(y[h], y_hat[h])) for h, fn in losses.items()}
-            loss = loss_weighting.weighted_total(heads, loss_weights, log_variances)[0]
-            rows = tf.cast(tf.shape(tf.nest.flatten(y)[0])[0], tf.float64)
-            total += tf.cast(tf.add_n([loss, *model.losses]), tf.float64) * rows
-            count += rows
+        zero = tf.constant(0.0, tf.float64)
+        total, count = dataset.reduce((zero, zero), add_batch)
         return total / count
 
     return evaluate
