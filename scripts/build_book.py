@@ -7,14 +7,16 @@
 
 Both are Jupyter Book's own Sphinx build (``jupyter_book.sphinx.build_sphinx``, what
 ``jupyter-book build`` calls) with one setting overridden: ``language``. Each edition keeps its own
-doctrees, so neither rebuild invalidates the other.
+doctrees, so neither rebuild invalidates the other, and the two build side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from jupyter_book.sphinx import build_sphinx
@@ -24,6 +26,7 @@ BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
 sys.path.insert(0, str(BOOK / "_ext"))
 from editions import editions  # noqa: E402
+from reader_site import build_wheel  # noqa: E402
 
 EDITIONS = editions()  # language -> its folder under book/_build/html/, …
 
@@ -80,11 +83,24 @@ def main(argv: list[str]) -> int:
     if len(languages) == 1:
         return build(languages[0], args.output.resolve(), args.builder)
     # One process per edition: Sphinx keeps its own strings' translations in module globals, and
-    # after the English build the Chinese one left some in English ("Python Module Index").
-    status = 0
-    for language in languages:
-        command = [sys.executable, __file__, language, "--output", str(args.output)]
-        status = max(status, subprocess.run([*command, "--builder", args.builder]).returncode)
+    # after the English build the Chinese one left some in English ("Python Module Index"). The
+    # two run side by side (each edition has its own output folder and doctrees), with one wheel
+    # for both zips, and each one's log is printed whole when it ends.
+    with tempfile.TemporaryDirectory(prefix="mmtutorial-wheel-") as folder:
+        env = {**os.environ, "BOOK_WHEEL": str(build_wheel(Path(folder)))}
+        runs = []
+        for language in languages:
+            command = [sys.executable, __file__, language, "--output", str(args.output)]
+            command += ["--builder", args.builder]
+            log = tempfile.TemporaryFile()
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            runs.append((process, log))
+        status = 0
+        for process, log in runs:
+            status = max(status, process.wait())
+            log.seek(0)
+            sys.stdout.write(log.read().decode(errors="replace"))
+            sys.stdout.flush()
     return status
 
 
