@@ -13,10 +13,20 @@ settings.register_profile("stress", max_examples=2000, deadline=None, print_blob
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "book"))
 
 
+# The longest test files (a few minutes each, mostly waiting on installs and other processes),
+# started first: make unit runs files on two workers (--dist loadfile), and one of these started
+# last would leave the other worker idle until it ends.
+LONGEST_FIRST = ("test_release.py", "test_distributed.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The browser check runs on two workers (``make browser``: ``-n 2 --dist loadgroup``), with
+    """Order the files (LONGEST_FIRST), and group the browser check's tests by page.
+
+    The browser check runs on two workers (``make browser``: ``-n 2 --dist loadgroup``), with
     every check of one page in the worker that loaded it, so no page is loaded twice for the
     same width: a test's group is its page (``name``), or the front page of its edition."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: else as collected
     for item in items:
         if item.path.name != "test_site.py":
             continue

@@ -2,7 +2,7 @@
 
 :func:`make_runner` loops over epochs and their steps in the graph, or, with XLA, first draws the
 batches of several epochs at once (XLA cannot read a ``tf.data`` iterator; chapters 4 and 5).
-The loops are ``tf.while_loop``\ s and the step's one branch a ``tf.cond``, traced with
+The loops are ``tf.while_loop`` calls and the step's one branch a ``tf.cond``, traced with
 ``autograph=False``: AutoGraph's conversion of this code and of the Keras code it calls took
 ~1.7 s of a notebook's first trace (2.15 s → 0.38 s, the same losses to the last bit).
 """
