@@ -155,7 +155,7 @@ def _make_step(model: keras.Model, optimizer: Any, temperature: float) -> Any:
     variables = model.trainable_variables
     encoders = encoder_positions(model, variables)[0]
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)  # no tensor-valued branch to convert
     def step(x: dict) -> tuple:
         with tf.GradientTape() as tape:
             out = model(x, training=True)
