@@ -6,8 +6,9 @@ below into that copy's ``pyproject.toml``, runs ``mutmut run`` there, and scores
 ``scripts/mutation_score.py --tf``: a timeout (a child hung after mutmut's fork, mutmut#578) and
 a mutant no test reaches count as survivors, never as kills.
 
-Usage: ``python scripts/mutation_tf.py [--keep DIR] [--only FILE ...]`` (``--keep`` runs in DIR
-and leaves it; ``--only`` mutates a subset of the files below, e.g. after changing one of them).
+Usage: ``python scripts/mutation_tf.py [--keep DIR] [--only FILE ...] [--warmup import]``
+(``--keep`` runs in DIR and leaves it; ``--only`` mutates a subset of the files below, e.g. after
+changing one of them; ``--warmup import``: see PRELOAD).
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ TESTS = [
     "tests/test_engine_contract.py",
     "tests/test_attention_fusion.py",
 ]
-# Each mutant's tests run in a child forked from a server process that has not imported
-# TensorFlow (it imports it afresh): forking a process whose TensorFlow thread pools are running
-# hangs the child (mutmut#578), as the default fork from mutmut's own process did here.
+# Each mutant's tests run in a child forked from a server process that has run no TensorFlow
+# op: forking a process whose TensorFlow thread pools are running hangs the child (mutmut#578),
+# as the default fork from mutmut's own process did here. With --warmup import, the server has
+# imported (not run) NumPy, TensorFlow and Keras (PRELOAD), so a child skips their import.
+PRELOAD = ["numpy", "tensorflow", "keras", "hypothesis", "pytest"]
 CONFIG = f"""[tool.mutmut]
 process_isolation = "forkserver"
 forkserver_warmup = "none"
+preload_modules_file = "mutmut_preload.txt"
 source_paths = ["mmtutorial"]
 only_mutate = {MUTATE!r}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]
@@ -49,7 +53,7 @@ pytest_add_cli_args_test_selection = {TESTS!r}
 """
 
 
-def scratch_copy(target: Path, mutate: list[str]) -> None:
+def scratch_copy(target: Path, mutate: list[str], warmup: str = "none") -> None:
     """Copy the tracked files into ``target`` and give it the TensorFlow selection."""
     files = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True
@@ -59,7 +63,9 @@ def scratch_copy(target: Path, mutate: list[str]) -> None:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
     pyproject = (target / "pyproject.toml").read_text()
-    config = CONFIG.replace(repr(MUTATE), repr(mutate))
+    config = CONFIG.replace(repr(MUTATE), repr(mutate)).replace('"none"', repr(warmup), 1)
+    config = config.replace("'", '"')
+    (target / "mutmut_preload.txt").write_text("\n".join(PRELOAD) + "\n")
     pyproject = re.sub(r"\[tool\.mutmut\].*?(?=\n\[|\Z)", config, pyproject, flags=re.DOTALL)
     (target / "pyproject.toml").write_text(pyproject)
 
@@ -68,14 +74,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="run in this folder and leave it")
     parser.add_argument("--only", nargs="+", choices=MUTATE, help="mutate only these files")
+    parser.add_argument(
+        "--warmup",
+        choices=["none", "import"],
+        default="none",
+        help="import: the fork server imports PRELOAD first (faster; watch for timeouts)",
+    )
+    parser.add_argument("--children", type=int, default=2, help="mutants run at a time")
     args = parser.parse_args()
     mutate = args.only or MUTATE
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mutation-tf-"))
     folder.mkdir(parents=True, exist_ok=True)
-    scratch_copy(folder, mutate)
+    scratch_copy(folder, mutate, args.warmup)
     mutmut = Path(sys.executable).with_name("mutmut")
     start = time.monotonic()
-    subprocess.run([mutmut, "run", "--max-children", "2"], cwd=folder, check=False)
+    subprocess.run([mutmut, "run", "--max-children", str(args.children)], cwd=folder, check=False)
     minutes = (time.monotonic() - start) / 60
     results = subprocess.run(
         [mutmut, "results", "--all", "true"], cwd=folder, capture_output=True, text=True
