@@ -30,12 +30,15 @@ MUTATE = [
     "mmtutorial/tf_nn/_train_checks.py",
     "mmtutorial/tf_nn/_builder_args.py",
 ]
-#: The tests that kill them (the builders, the fusion layers, the loop, the contract).
+#: The tests that kill them (the builders, the fusion layers, the loop, the contract, the
+#: imbalance remedies and loss weighting the step runs, one replica of a strategy).
 TESTS = [
     "tests/test_tf_nn.py",
     "tests/test_training.py",
     "tests/test_engine_contract.py",
     "tests/test_attention_fusion.py",
+    "tests/test_tf_balance.py",
+    "tests/test_distributed.py",
 ]
 # Each mutant's tests run in a child forked from a server process that has run no TensorFlow
 # op: forking a process whose TensorFlow thread pools are running hangs the child (mutmut#578),
