@@ -124,6 +124,25 @@ def test_encoder_outputs_errors():
 # --- modality dropout -------------------------------------------------------------------------
 
 
+def test_make_train_steps_defaults_are_a_plain_gradient_step():
+    """With its required arguments only, the step drops nothing, learns no loss weight and
+    records no gradient norm: its update is the loss's gradient taken by hand. Dropout's draws
+    default to seed 0."""
+    data = synthetic()
+    record, change = one_step(model(), data)
+    assert record["grad_norms"] == {} and record["metrics"] == {}
+    net, (x, y) = model(), batch(data)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(xent(y["label"], net(x, training=True)["label"]))
+    grads = tape.gradient(loss, net.trainable_variables)
+    assert float(record["loss"]) == pytest.approx(float(loss), rel=1e-12)
+    for v, g in zip(net.trainable_variables, grads, strict=True):
+        np.testing.assert_allclose(change[v.path], -g.numpy(), rtol=1e-10, atol=1e-14)
+    dropped = one_step(model(), data, modality_dropout=0.5)[1]
+    seeded = one_step(model(), data, modality_dropout=0.5, seed=0)[1]
+    assert all(np.array_equal(dropped[k], seeded[k]) for k in dropped)
+
+
 def test_dropout_mask_keeps_each_modality_with_probability_1_minus_p_and_never_drops_all():
     keep = dropout_mask(["a", "b", "c"], tf.constant(20000), 0.5, seed=1, step=tf.constant(0))
     kept = np.stack([keep[m].numpy() for m in "abc"], axis=1)
