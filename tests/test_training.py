@@ -16,6 +16,7 @@ from mmtutorial.tf_nn import (
     article_model,
     build_multimodal_model,
     encoder_outputs,
+    grad_norm_names,
     make_dataset,
     train,
 )
@@ -139,6 +140,20 @@ def test_records_per_head_losses_metrics_and_grad_norms():
     kinds = ("", "per_parameter_", "output_")
     assert set(history.grad_norms) == {f"{k}{m}" for m in DIMS for k in kinds}
     assert all(g > 0 for norms in history.grad_norms.values() for g in norms)
+
+
+def test_grad_norm_names_are_the_keys_training_records_in_input_order():
+    model = encoder_model({"label": (3, None)})
+    names = grad_norm_names(model)
+    assert names == [f"{k}{m}" for m in DIMS for k in ("", "per_parameter_", "output_")]
+    history = train(
+        model, synthetic("classification"), "adam", losses={"label": "xent"}, epochs=1,
+        grad_norms=True,
+    )  # fmt: skip
+    assert list(history.grad_norms) == names
+    assert grad_norm_names(article_model()) == ["output_x1", "output_x2"]  # no encoders
+    only_b = grad_norm_names(model, {"b": "encoder_b"})  # encoders= names every encoder
+    assert only_b == ["output_a", "b", "per_parameter_b", "output_b", "output_c"]
 
 
 def test_grad_norms_are_the_encoder_gradient_norms_averaged_over_steps():
