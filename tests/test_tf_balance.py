@@ -256,6 +256,21 @@ def test_ogm_noise_has_the_standard_deviation_of_each_gradients_entries():
 # --- uncertainty weighting ---------------------------------------------------------------------
 
 
+def test_eval_loss_is_the_learned_weighted_total_with_the_auxiliary_heads_targets():
+    """eval_loss of held-out data weighs each head by its learned exp(−s_i), plus s_i, and
+    scores each auxiliary head against the target of the head it learns."""
+    data, net = synthetic(), model(auxiliary_heads=True)
+    losses = dict.fromkeys(["label", "aux_a_label", "aux_b_label"], "xent")
+    trainer = Trainer(net, keras.optimizers.Adam(0.05), losses=losses, loss_weighting="uncertainty")
+    history = trainer.fit(make_dataset(data, 32, shuffle_seed=0), epochs=3, eval_data=data)
+    s = {h: float(v.numpy()) for h, v in trainer.log_variances.items()}
+    assert min(abs(v) for v in s.values()) > 1e-3  # learned: the weights are not all 1
+    out = net({m: tf.constant(x) for m, x in data.inputs.items()}, training=False)
+    heads = {h: float(np.mean(xent(data.targets["label"], out[h]))) for h in losses}
+    expected = sum(np.exp(-s[h]) * heads[h] + s[h] for h in losses)
+    assert history.eval_loss[-1] == pytest.approx(expected, rel=1e-6)
+
+
 def test_uncertainty_weighting_learns_a_larger_weight_for_the_lower_loss_head():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128, 3)).astype("float32")
