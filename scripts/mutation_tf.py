@@ -23,11 +23,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The mutated files: the fusion layers, the training step and the argument checks of the loop.
+#: The mutated files: the fusion layers, the training step and the argument and data checks of
+#: the loop.
 MUTATE = [
     "mmtutorial/tf_nn/fusion.py",
     "mmtutorial/tf_nn/step.py",
     "mmtutorial/tf_nn/_train_checks.py",
+    "mmtutorial/tf_nn/_data_checks.py",
     "mmtutorial/tf_nn/_builder_args.py",
 ]
 #: The tests that kill them (the builders, the fusion layers, the loop, the contract, the

@@ -1,10 +1,11 @@
-"""The ``strategy=`` option of :func:`mmtutorial.tf_nn.train`: checks, and each replica's share.
+"""The ``strategy=`` option of :func:`mmtutorial.tf_nn.train`: each replica's share of a batch.
 
 Chapter 5's section on several workers uses it through :mod:`mmtutorial.tf_nn.distributed`.
 Every replica draws the same *global* batch and trains on its own contiguous share of the rows;
 the losses are divided by the global batch size, so that the gradients Keras' optimizer sums over
 the replicas (it all-reduces with ``SUM`` under a ``tf.distribute`` strategy) are exactly the
-gradients of the global batch mean, as in one process.
+gradients of the global batch mean, as in one process. (The option is checked in
+:mod:`._train_checks`.)
 """
 
 from __future__ import annotations
@@ -12,49 +13,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from mmtutorial._checks import InvalidParameterError, check_instance
-
-from ._tf import keras, tf
+from ._tf import tf
 
 #: The message of the check that stops a replica step whose loss is not finite.
 NON_FINITE = "mmtutorial: the global loss is not finite"
-
-
-def check_strategy(strategy: Any, model: keras.Model, jit_compile: bool) -> Any:
-    """Return ``strategy`` (or None) if the model's variables live in it and XLA is off."""
-    if strategy is None:
-        return None
-    check_instance("strategy", strategy, tf.distribute.Strategy, "a tf.distribute.Strategy")
-    if jit_compile:
-        raise InvalidParameterError(
-            "jit_compile=True cannot be combined with a strategy: TensorFlow 2.21 does not "
-            "compile collectives (the gradient all-reduce) with XLA on CPU; pass "
-            "jit_compile=False"
-        )
-    outside = [
-        v.path
-        for v in model.trainable_variables
-        if not strategy.extended.variable_created_in_scope(getattr(v, "value", v))
-    ]
-    if outside:
-        raise InvalidParameterError(
-            "model must be built inside `with strategy.scope():` so that its variables are "
-            f"mirrored on every replica, got variables created outside it: {outside[:3]}"
-        )
-    return strategy
-
-
-def build_optimizer(optimizer: Any, model: keras.Model, strategy: Any) -> None:
-    """Build ``optimizer`` on the model's weights; under a strategy it must come from its scope."""
-    try:
-        optimizer.build(model.trainable_variables)
-    except RuntimeError as error:
-        if strategy is None or "Mixing different tf.distribute.Strategy" not in str(error):
-            raise
-        raise InvalidParameterError(
-            "optimizer must be created inside `with strategy.scope():` (a Keras optimizer "
-            "keeps the strategy it was made in), got one made outside it; or pass its name"
-        ) from None
 
 
 def scope(strategy: Any) -> Any:

@@ -1,6 +1,7 @@
 """Remedies for modality imbalance, as options of ``tf_nn.train`` (chapter 5).
 
-Modality dropout and OGM-GE gradient modulation, and the check of ``train``'s chapter 5 options.
+Modality dropout and OGM-GE gradient modulation (their arguments are checked in
+:mod:`._train_checks`, the random draws they make come from :mod:`._hash_random`).
 """
 
 from __future__ import annotations
@@ -9,18 +10,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from mmtutorial._checks import (
-    InvalidParameterError,
-    check_bool,
-    check_choice,
-    check_number,
-    check_seed,
-)
-from mmtutorial.seeds import stream_seed
+from mmtutorial._checks import InvalidParameterError, check_bool, check_number
 
 from ._hash_random import normal, uniform
 from ._tf import keras, tf
-from .loss_weighting import make_log_variances
 
 __all__ = ["OGMGE"]
 
@@ -71,53 +64,6 @@ class OGMGE:
         object.__setattr__(self, "noise", check_bool("OGMGE noise", self.noise))
         if self.head is not None and not isinstance(self.head, str):
             raise InvalidParameterError(f"OGMGE head must be a head name, got {self.head!r}")
-
-
-def check_options(
-    encoders: Mapping[str, object],
-    heads: list,
-    losses: Mapping,
-    loss_weights: dict,
-    **options: object,
-) -> dict[str, object]:
-    """Check ``train``'s ``modality_dropout``, ``ogm_ge``, ``loss_weighting`` and ``seed``
-    (``encoders``: the model's ``{m: encoder layer}``; ``heads``: its main heads with a loss).
-
-    Returns the keyword arguments of ``make_train_step``: ``loss_weighting`` becomes
-    ``log_variances``, ``{h: s_i}`` (empty for ``"fixed"``).
-    """
-    p = options["modality_dropout"]
-    check_ogm_ge(options["ogm_ge"], encoders, heads)
-    return {
-        "modality_dropout": check_number("modality_dropout", p, low=0, high=1, high_open=True),
-        "ogm_ge": options["ogm_ge"],
-        "log_variances": make_log_variances(options["loss_weighting"], losses, loss_weights),
-        "seed": stream_seed(check_seed(options["seed"]), "noise"),
-    }
-
-
-def check_ogm_ge(ogm_ge: object, encoders: Mapping[str, object], heads: list) -> str | None:
-    """Return the head that scores the modalities, or None without OGM-GE; fail on misuse.
-
-    ``encoders`` are the model's ``{m: encoder layer}``, ``heads`` its main heads with a loss
-    (auxiliary heads left out).
-    """
-    if ogm_ge is None:
-        return None
-    if not isinstance(ogm_ge, OGMGE):
-        raise InvalidParameterError(f"ogm_ge must be an OGMGE or None, got {ogm_ge!r}")
-    if len(encoders) < 2:
-        raise InvalidParameterError(
-            "ogm_ge modulates encoder gradients, so the model needs encoder_<m> layers (or "
-            f"encoders=) for at least two modalities, got {sorted(encoders)}"
-        )
-    if ogm_ge.head is None:
-        if len(heads) != 1:
-            raise InvalidParameterError(
-                f"OGMGE head must name one of the heads with a loss {heads}, got None"
-            )
-        return heads[0]
-    return check_choice("OGMGE head", ogm_ge.head, tuple(heads))
 
 
 def dropout_mask(modalities: list, batch: tf.Tensor, p: float, seed: int, step: tf.Tensor) -> dict:

@@ -21,8 +21,9 @@ from mmtutorial._checks import (
 )
 from mmtutorial.numpy_nn import MultimodalNet
 
+from ._data_checks import target_fits
 from ._tf import keras, tf
-from ._train_checks import check_model, target_fits
+from ._train_checks import check_model
 from .losses import get_loss
 
 __all__ = ["copy_numpy_weights", "gradients_numpy_vs_tf", "tf_gradients"]

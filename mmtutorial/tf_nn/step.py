@@ -61,9 +61,10 @@ def make_train_step(
     ``step.evaluate(dataset)``, the compiled ``L`` over a dataset in inference mode (the
     :class:`~mmtutorial.tf_nn.Trainer`'s ``eval_loss``).
 
-    The other options are :class:`~mmtutorial.tf_nn.Trainer`'s; ``ogm_alpha`` (a variable, so
-    that it can change without a new trace) replaces ``ogm_ge.alpha``, and ``log_variances``
-    (``{h: s_i}``) are the learned weights of ``loss_weighting="uncertainty"``.
+    The other options are :class:`~mmtutorial.tf_nn.Trainer`'s, as its checks pass them on
+    (``ogm_ge`` scores on its ``head``, or on the one main head if that is None). ``ogm_alpha``
+    (a variable, so that it can change without a new trace) replaces ``ogm_ge.alpha``, and
+    ``log_variances`` (``{h: s_i}``) are the learned weights of ``loss_weighting="uncertainty"``.
     """
     log_variances = dict(log_variances or {})
     variables = model.trainable_variables + list(log_variances.values())
@@ -71,10 +72,9 @@ def make_train_step(
     groups, raw = encoder_positions(model, variables, encoders)
     network = with_encoder_outputs(model, encoders) if grad_norms else model
     main = [h for h in losses if h not in targets]
-    head = balance.check_ogm_ge(ogm_ge, groups, main)  # OGM-GE's scoring head
+    head = None if ogm_ge is None else ogm_ge.head or main[0]  # OGM-GE's scoring head
     alpha = ogm_ge.alpha if ogm_alpha is None and ogm_ge is not None else ogm_alpha
     sizes = {m: sum(math.prod(variables[i].shape) for i in groups[m]) for m in groups}
-    evaluate = make_evaluator(model, losses, loss_weights, log_variances, targets)
     if strategy is not None:  # a Keras loss object would divide its mean by the replica count
         losses = {
             h: fn.call if isinstance(fn, keras.losses.Loss) else fn for h, fn in losses.items()
@@ -152,7 +152,7 @@ def make_train_step(
         "metrics": [f"loss_weight_{h}" for h in log_variances]
         + [f"ogm_coefficient_{m}" for m in groups if ogm_ge is not None],
     }
-    step.evaluate = evaluate
+    step.evaluate = make_evaluator(model, losses, loss_weights, log_variances, targets)
     return step
 
 

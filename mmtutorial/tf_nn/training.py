@@ -26,17 +26,18 @@ from mmtutorial._checks import (
 from mmtutorial.history import History, progress_line
 from mmtutorial.perturb import record_run
 
-from . import balance
 from ._checkpoints import Checkpoints
+from ._data_checks import check_metrics, prepare_data
 from ._loops import XLA_STEPS_PER_CALL, append_epochs, make_runner
-from ._replicas import NON_FINITE, build_optimizer, check_strategy, is_chief, scope
+from ._replicas import NON_FINITE, is_chief, scope
 from ._tf import keras, tf
 from ._train_checks import (
+    build_optimizer,
     check_losses,
-    check_metrics,
     check_model,
     check_optimizer,
-    prepare_data,
+    check_options,
+    check_strategy,
 )
 from .balance import OGMGE
 from .models import auxiliary_head_targets, encoder_layers
@@ -88,7 +89,7 @@ class Trainer:
         self.strategy = check_strategy(strategy, self.model, self.jit_compile)
         self.encoders = encoders
         main = [h for h in self.losses if h not in self.targets]
-        self.options = balance.check_options(
+        self.options = check_options(
             layers, main, self.losses, self.loss_weights, modality_dropout=modality_dropout,
             ogm_ge=ogm_ge, loss_weighting=loss_weighting, seed=seed,
         )  # fmt: skip
@@ -100,12 +101,7 @@ class Trainer:
         self.log_variances = self.options.pop("log_variances")  # learned with the model
         with scope(self.strategy):  # a named optimizer is made, and its slots mirrored, in it
             self.optimizer = check_optimizer(optimizer, self.model.trainable_variables)
-            if self.strategy is None:
-                self.optimizer.build(
-                    self.model.trainable_variables + list(self.log_variances.values())
-                )
-            else:
-                build_optimizer(self.optimizer, self.model, self.strategy)
+            build_optimizer(self.optimizer, self.model, self.strategy, self.log_variances)
             # The hyperparameters the step reads as variables: configure() changes them
             # without a new trace (dropout and OGM-GE only if the step has them at all).
             self.loss_weight_vars = {
@@ -201,9 +197,6 @@ class Trainer:
                 f"data carries a mask, which {option} cannot honour: pass data without one "
                 "(its complete rows only)"
             )
-        if self.metrics is None:  # built once: a later fit goes on with the same objects
-            with scope(self.strategy):
-                self.metrics = check_metrics(self._metric_specs, self.model, spec[1], self.targets)
         step = make_train_step(
             self.model, self.losses, self.loss_weight_vars, self.optimizer, self.metrics,
             **self.options, ogm_alpha=self.ogm_alpha, log_variances=self.log_variances,
@@ -246,6 +239,10 @@ class Trainer:
         data, steps, fixed = prepare_data("data", data, batch_size, self.seed, *checked)
         if eval_data is not None:
             eval_data = prepare_data("eval_data", eval_data, None, None, *checked)[0]
+        if self.metrics is None:  # built once: a later fit goes on with the same objects
+            with scope(self.strategy):
+                spec = data.element_spec[1]
+                self.metrics = check_metrics(self._metric_specs, self.model, spec, self.targets)
         if self._run is None or self._spec != data.element_spec:
             self._compile(data.element_spec)
         # One batch every epoch (fixed) is passed as it is; an iterator draws the others (and
