@@ -98,8 +98,9 @@ def main(argv: list[str]) -> int:
         status = 0
         for process, log in runs:
             status = max(status, process.wait())
-            log.seek(0)
-            sys.stdout.write(log.read().decode(errors="replace"))
+            with log:  # closed (and so deleted) once printed
+                log.seek(0)
+                sys.stdout.write(log.read().decode(errors="replace"))
             sys.stdout.flush()
     return status
 
