@@ -14,6 +14,7 @@ changing one of them; ``--warmup import``: see PRELOAD).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -47,14 +48,19 @@ TESTS = [
 # as the default fork from mutmut's own process did here. With --warmup import, the server has
 # imported (not run) NumPy, TensorFlow and Keras (PRELOAD), so a child skips their import.
 PRELOAD = ["numpy", "tensorflow", "keras", "hypothesis", "pytest"]
-CONFIG = f"""[tool.mutmut]
+
+
+def mutmut_config(mutate: list[str], warmup: str) -> str:
+    """pyproject.toml's ``[tool.mutmut]`` table for the TensorFlow selection (a JSON list of
+    strings is a TOML array)."""
+    return f"""[tool.mutmut]
 process_isolation = "forkserver"
-forkserver_warmup = "none"
+forkserver_warmup = {json.dumps(warmup)}
 preload_modules_file = "mutmut_preload.txt"
 source_paths = ["mmtutorial"]
-only_mutate = {MUTATE!r}
+only_mutate = {json.dumps(mutate)}
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-o", "addopts="]
-pytest_add_cli_args_test_selection = {TESTS!r}
+pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
 """
 
 
@@ -68,8 +74,7 @@ def scratch_copy(target: Path, mutate: list[str], warmup: str = "none") -> None:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
     pyproject = (target / "pyproject.toml").read_text()
-    config = CONFIG.replace(repr(MUTATE), repr(mutate)).replace('"none"', repr(warmup), 1)
-    config = config.replace("'", '"')
+    config = mutmut_config(mutate, warmup)
     (target / "mutmut_preload.txt").write_text("\n".join(PRELOAD) + "\n")
     pyproject = re.sub(r"\[tool\.mutmut\].*?(?=\n\[|\Z)", config, pyproject, flags=re.DOTALL)
     (target / "pyproject.toml").write_text(pyproject)
