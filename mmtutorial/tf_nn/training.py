@@ -80,9 +80,9 @@ class Trainer:
         encoders: Mapping[str, str] | None = None,
     ) -> None:
         self.model = check_model(model)
-        self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
         self.targets = auxiliary_head_targets(self.model)  # {aux_<m>_<h>: h}, read once
         layers = encoder_layers(self.model, encoders)
+        self.losses, self.loss_weights = check_losses(self.model, losses, loss_weights)
         self.grad_norms = check_bool("grad_norms", grad_norms)
         self.jit_compile = check_bool("jit_compile", jit_compile)
         self.seed = check_seed(seed)
