@@ -22,7 +22,7 @@ from mmtutorial.tf_nn import (
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
 from mmtutorial.tf_nn._tf import keras, tf
-from mmtutorial.tf_nn.models import encoder_layers, encoder_positions
+from mmtutorial.tf_nn.model_parts import encoder_layers, encoder_positions
 
 DIMS = {"a": 6, "b": 4, "c": 5}
 

@@ -20,7 +20,8 @@ from .contrastive import build_dual_encoder, embed, train_contrastive
 from .data import make_dataset
 from .fusion import ConcatFusion, GatedFusion, LowRankFusion, SumFusion, TensorFusion
 from .losses import get_loss, half_squared_error, info_nce
-from .models import FUSIONS, article_model, build_multimodal_model, encoder_outputs
+from .model_parts import encoder_outputs
+from .models import FUSIONS, article_model, build_multimodal_model
 from .step import grad_norm_names, make_train_step
 from .training import Trainer, train
 

@@ -29,7 +29,7 @@ from ._builder_args import check_name, initializers, perturbed
 from ._tf import keras, tf
 from ._train_checks import check_optimizer
 from .losses import info_nce
-from .models import encoder_positions
+from .model_parts import encoder_positions
 
 __all__ = ["build_dual_encoder", "embed", "train_contrastive"]
 

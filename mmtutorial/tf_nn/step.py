@@ -15,7 +15,7 @@ from . import balance, loss_weighting
 from ._replicas import NON_FINITE, batch_share, share_of_mean
 from ._tf import keras, tf
 from .balance import OGMGE
-from .models import auxiliary_head_targets, encoder_positions, with_encoder_outputs
+from .model_parts import auxiliary_head_targets, encoder_positions, with_encoder_outputs
 
 __all__ = ["grad_norm_names", "make_train_step"]
 

@@ -40,7 +40,7 @@ from ._train_checks import (
     check_strategy,
 )
 from .balance import OGMGE
-from .models import auxiliary_head_targets, encoder_layers
+from .model_parts import auxiliary_head_targets, encoder_layers
 from .step import make_train_step
 
 __all__ = ["Trainer", "train"]
