@@ -55,19 +55,38 @@ ENV = {
 }
 
 
-def _run(command: list, *, cwd: Path, timeout: int = 600, **kwargs) -> str:
-    result = subprocess.run(
+def _start(command: list, *, cwd: Path, env: dict = ENV) -> subprocess.Popen:
+    """``command`` started in the background; ``_output`` waits for it."""
+    return subprocess.Popen(
         [str(part) for part in command],
         cwd=cwd,
-        env=kwargs.pop("env", ENV),
-        capture_output=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        **kwargs,
     )
+
+
+def _finished(process: subprocess.Popen, timeout: int = 600) -> subprocess.CompletedProcess:
+    """A started command, once ended (killed if it takes longer than ``timeout`` seconds)."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _output(process: subprocess.Popen, timeout: int = 600) -> str:
+    """What a started command printed; it must succeed."""
+    result = _finished(process, timeout)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(map(str, command))} failed:\n{output[-4000:]}"
+    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{output[-4000:]}"
     return output
+
+
+def _run(command: list, *, cwd: Path, timeout: int = 600, env: dict = ENV) -> str:
+    return _output(_start(command, cwd=cwd, env=env), timeout)
 
 
 def _copy_sources(target: Path) -> Path:
@@ -89,10 +108,11 @@ def dist(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def venvs(dist, tmp_path_factory) -> dict[str, Path]:
+@pytest.fixture(scope="module", autouse=True)
+def installing(dist, tmp_path_factory) -> dict[str, tuple[Path, subprocess.Popen]]:
     """Two fresh environments from the wheel, installed side by side: ``numpy`` (no extra) and
-    ``tf`` (``[tf,notebooks]``). Returns each one's ``bin`` folder."""
+    ``tf`` (``[tf,notebooks]``). Started before the module's first test: the tests that do not
+    need them run meanwhile (conftest.py runs the ones that do, fixture ``venvs``, last)."""
     wheel = dist / WHEEL
     folders = {"numpy": str(wheel), "tf": f"{wheel}[tf,notebooks]"}
     running = {}
@@ -114,16 +134,48 @@ def venvs(dist, tmp_path_factory) -> dict[str, Path]:
                 text=True,
             ),
         )
+    yield running
+    for _, process in running.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def venvs(installing) -> dict[str, Path]:
+    """The two environments, once installed: each one's ``bin`` folder."""
     bins = {}
-    for name, (bin_, process) in running.items():
+    for name, (bin_, process) in installing.items():
         output, _ = process.communicate(timeout=1200)
-        assert process.returncode == 0, f"installing {folders[name]} failed:\n{output[-4000:]}"
+        assert process.returncode == 0, f"installing {process.args[-1]} failed:\n{output[-4000:]}"
         bins[name] = bin_
     return bins
 
 
-def _python(bin_: Path, code: str, cwd: Path) -> str:
-    return _run([bin_ / "python", "-c", code], cwd=cwd)
+@pytest.fixture(scope="module")
+def checks(venvs, dist, tmp_path_factory) -> dict[str, subprocess.Popen]:
+    """The environments' checks that take seconds each (TensorFlow's import and a short training,
+    jupyter lab's start, pip resolving the Colab cell's install command), started side by side as
+    soon as the environments are ready, each in an empty folder; each test below waits for its
+    own and asserts on what it printed."""
+    work = tmp_path_factory.mktemp("checks")
+    for name in ["numpy", "tf", "lab", "colab"]:
+        (work / name).mkdir()
+    numpy_only = NUMPY_ONLY.format(version=VERSION, example=_readme_example())
+    # In the NumPy-only venv: the wheel and NumPy and matplotlib at the pins are there already
+    # (installed with the constraints, where the cell's pins come from), TensorFlow is resolved.
+    pip = [venvs["numpy"] / "python", "-m", "pip", "install", "--dry-run", "-q", "--report", "-"]
+    started = {
+        "numpy": _start([venvs["numpy"] / "python", "-c", numpy_only], cwd=work / "numpy"),
+        "tf": _start([venvs["tf"] / "python", "-c", TF_EXTRA], cwd=work / "tf"),
+        "lab": _start([venvs["tf"] / "jupyter", "lab", "--version"], cwd=work / "lab"),
+        "colab": _start([*pip, "--find-links", dist, *colab_cell.packages()], cwd=work / "colab"),
+    }
+    yield started
+    for process in started.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 # --- the version, written once --------------------------------------------------------------------
@@ -206,9 +258,8 @@ for what in ["import mmtutorial.tf_nn", "import mmtutorial.bench", "set_seed(0, 
 """
 
 
-def test_without_tensorflow_the_numpy_half_works_and_tf_nn_names_the_extra(venvs, tmp_path):
-    code = NUMPY_ONLY.format(version=VERSION, example=_readme_example())
-    output = _python(venvs["numpy"], code, tmp_path)
+def test_without_tensorflow_the_numpy_half_works_and_tf_nn_names_the_extra(checks):
+    output = _output(checks["numpy"])
     assert "worst relative error" in output
     assert output.count('pip install "mmtutorial[tf]"') == 3, output
 
@@ -224,12 +275,12 @@ print("trained")
 """
 
 
-def test_with_the_tf_extra_the_article_model_trains(venvs, tmp_path):
-    assert "trained" in _python(venvs["tf"], TF_EXTRA, tmp_path)
+def test_with_the_tf_extra_the_article_model_trains(checks):
+    assert "trained" in _output(checks["tf"])
 
 
-def test_the_notebooks_extra_starts_jupyter_lab(venvs, tmp_path):
-    output = _run([venvs["tf"] / "jupyter", "lab", "--version"], cwd=tmp_path)
+def test_the_notebooks_extra_starts_jupyter_lab(checks):
+    output = _output(checks["lab"])
     assert re.fullmatch(r"\d+\.\d+\.\d+\s*", output), output
 
 
@@ -340,7 +391,7 @@ def test_the_zip_holds_the_wheel_not_a_source_tree(sites, dist):
     assert wheel == (dist / WHEEL).read_bytes()
 
 
-def test_the_zip_runs_by_itself_as_its_readme_says(sites, venvs, dist, tmp_path):
+def test_the_zip_runs_by_itself_as_its_readme_says(checks, sites, venvs, dist, tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     with zipfile.ZipFile(sites["en"] / "downloads" / "mmtutorial-notebooks.zip") as archive:
@@ -367,23 +418,35 @@ def test_the_zip_runs_by_itself_as_its_readme_says(sites, venvs, dist, tmp_path)
         "PATH": f"{bin_}{os.pathsep}{ENV.get('PATH', '')}",
         "VIRTUAL_ENV": str(bin_.parent),
     }
-    _run(["jupyter", "lab", "--version"], cwd=folder, env=env)
+    # jupyter lab's start and both notebooks, side by side (each notebook to its own folder)
+    lab = _start(["jupyter", "lab", "--version"], cwd=folder, env=env)
     out = tmp_path / "executed"
-    for name in ["setup_check", ZIP_CHAPTER]:
-        _run(
+    executing = {
+        name: _start(
             [
                 *("jupyter", "nbconvert", "--to", "notebook", "--execute"),
-                *("--output-dir", out, f"notebooks/{name}.ipynb"),
+                *("--output-dir", out / name, f"notebooks/{name}.ipynb"),
             ],
             cwd=folder,
             env=env,
         )
-        executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
-        errors = [
-            o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
-        ]
-        assert not errors, (name, errors)
-    setup = nbformat.read(out / "setup_check.ipynb", as_version=4)
+        for name in ["setup_check", ZIP_CHAPTER]
+    }
+    try:
+        _output(lab)
+        for name, process in executing.items():
+            _output(process)
+            executed = nbformat.read(out / name / f"{name}.ipynb", as_version=4)
+            errors = [
+                o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
+            ]
+            assert not errors, (name, errors)
+    finally:
+        for process in [lab, *executing.values()]:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    setup = nbformat.read(out / "setup_check" / "setup_check.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in setup.cells for o in c.get("outputs", []))
     assert f"mmtutorial {VERSION}" in printed, printed
 
@@ -413,20 +476,10 @@ def test_the_colab_cell_does_nothing_off_colab():
     assert "packages" not in namespace  # the guarded branch did not run
 
 
-def test_the_colab_install_command_resolves_against_the_wheel(venvs, dist, tmp_path):
+def test_the_colab_install_command_resolves_against_the_wheel(checks):
     packages = colab_cell.packages()
     assert packages[0] == f"mmtutorial[tf]=={VERSION}"
-    # In the NumPy-only venv: the wheel and NumPy and matplotlib at the pins are there already
-    # (installed with the constraints, where the cell's pins come from), TensorFlow is resolved.
-    pip = [venvs["numpy"] / "python", "-m", "pip", "install", "--dry-run", "-q", "--report", "-"]
-    result = subprocess.run(
-        [str(part) for part in [*pip, "--find-links", dist, *packages]],
-        cwd=tmp_path,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = _finished(checks["colab"])  # pip install --dry-run of packages (fixture checks)
     assert result.returncode == 0, result.stderr[-4000:]
     would_install = {
         item["metadata"]["name"].lower(): item["metadata"]["version"]

@@ -72,6 +72,15 @@ def _pages() -> tuple[list[str], dict[str, str]]:
 
 
 PAGES, REDIRECTS = _pages()
+
+
+def by_page(names: list[str]) -> list:
+    """``names`` as test parameters, each marked with its page (``xdist_group``): make browser's
+    workers (``--dist loadgroup``) each take whole pages, and conftest.py runs a page's checks one
+    after another, so that each worker loads a page once per width and no page loads twice."""
+    return [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in names]
+
+
 BOOK = ROOT / "book"
 CHINESE = EDITIONS["zh_CN"]["folder"]  # "zh_CN/", the Chinese edition's folder in the build
 
@@ -188,6 +197,11 @@ def _visits(browser, base_url, viewport=None):
 
     def visit(name: str) -> PageVisit:
         if name not in loaded:
+            # The checks of a page run one after another (by_page, conftest.py): the pages before
+            # the last one are done with, and closed. Run out of that order, a page is loaded
+            # anew, as on a first visit.
+            for done in list(loaded)[:-1]:
+                loaded.pop(done).page.close()
             loaded[name] = PageVisit(browser, urljoin(base_url, name), viewport=viewport)
         return loaded[name]
 
@@ -233,7 +247,7 @@ def test_redirect_reaches_its_page_offline(browser, base_url, name):
         visit.page.close()
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_page_loads_offline_without_errors(visits, name):
     visit = visits(name)
     assert visit.response is not None and visit.response.status == 200
@@ -247,7 +261,7 @@ def test_page_loads_offline_without_errors(visits, name):
     assert title.endswith(book_title) and title.strip(), f"{name} has title {title!r}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_images_load(visits, name):
     page = visits(name).page
     broken = page.evaluate(
@@ -262,7 +276,7 @@ def test_images_load(visits, name):
     assert broken == [], f"{name}: images that did not load: {broken}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_maths_is_typeset(visits, name):
     page = visits(name).page
     formulas = page.locator("article .math")
@@ -280,14 +294,14 @@ def test_maths_is_typeset(visits, name):
     assert leftovers == [], f"{name}: raw TeX delimiters left in the text: {leftovers}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_no_unrendered_markup(visits, name):
     prose = visits(name).page.evaluate(VISIBLE_PROSE, "")
     leftovers = [match.group(0) for match in RAW_MARKUP.finditer(prose)]
     assert leftovers == [], f"{name}: markup shown as text: {leftovers}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_code_has_copy_buttons_and_notebooks_download(visits, name):
     page = visits(name).page
     code_blocks = page.locator("article div.highlight pre").count()
@@ -300,7 +314,7 @@ def test_code_has_copy_buttons_and_notebooks_download(visits, name):
         assert download.count() >= 1, f"{name}: no download link for the notebook"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_internal_links_resolve(visits, base_url, name):
     page = visits(name).page
     # "Edit this page" points into the repository, outside the site (test_edit_link_*).
@@ -404,7 +418,7 @@ def _font_characters() -> set[str]:
     return {chr(code) for path in FONT_FILES for code in TTFont(path).getBestCmap()}
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_chinese_renders_with_the_books_font(visits, name):
     page = visits(name).page
     chars = sorted(set(CJK.findall(page.evaluate("() => document.body.innerText"))))
@@ -474,7 +488,7 @@ SEARCH_BOXES = """() => [...document.querySelectorAll(
     .map((el) => (el.className || el.tagName) + " in " + el.parentElement.className)"""
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_phone_layout(phone_visits, name):
     visit = phone_visits(name)
     assert visit.console_errors == [], f"{name} at phone width: {visit.console_errors}"
@@ -486,7 +500,7 @@ def test_phone_layout(phone_visits, name):
     assert toggle.is_visible(), f"{name}: no navigation button at phone width"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_desktop_layout(visits, name):
     layout = visits(name).page.evaluate(LAYOUT)
     assert layout["documentWidth"] <= layout["viewport"], f"{name} scrolls sideways: {layout}"
@@ -494,13 +508,14 @@ def test_desktop_layout(visits, name):
     assert layout["squeezed"] == [], f"{name}: squeezed at desktop width: {layout['squeezed']}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_one_search_box_at_every_width(visits, phone_visits, name):
     for width, visit in (("desktop", visits(name)), ("phone", phone_visits(name))):
         boxes = visit.page.evaluate(SEARCH_BOXES)
         assert len(boxes) == 1, f"{name} at {width} width shows {len(boxes)} search boxes: {boxes}"
 
 
+@pytest.mark.xdist_group("intro.html")
 def test_navigation_is_reachable_on_a_phone(phone_visits):
     """The chapter list is folded away and opens in a panel from the article's menu button."""
     page = phone_visits("intro.html").page
@@ -516,7 +531,7 @@ def test_navigation_is_reachable_on_a_phone(phone_visits):
 # --- Downloads, edit links, titles, previews -----------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_downloads_edit_link_and_tab_title(visits, name):
     page = visits(name).page
     edition, own = _split(name)
@@ -547,7 +562,7 @@ def test_downloads_edit_link_and_tab_title(visits, name):
     assert page.title().startswith(heading), f"{name}: tab title {page.title()!r} lacks {heading!r}"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_language_switch_lands_on_the_same_page(visits, base_url, name):
     """Every page links its twin in the other edition, in that edition's language."""
     edition, own = _split(name)
@@ -589,6 +604,7 @@ def test_zip_holds_every_notebook_and_the_wheel():
     assert not any(name.startswith("mmtutorial-book/mmtutorial/") for name in names)
 
 
+@pytest.mark.xdist_group("intro.html")
 def test_front_page_previews_well(visits):
     page = visits("intro.html").page
     meta = page.evaluate(
@@ -647,7 +663,7 @@ LIGHT_MODE = """() => {
 }"""
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", by_page(PAGES))
 def test_accessibility(visits, name):
     """axe-core: no serious or critical violation of any rule in light mode (contrast, alt text,
     heading order, link and button names, ARIA, ...), and no colour contrast one in dark mode."""
@@ -669,7 +685,13 @@ def test_accessibility(visits, name):
     assert blocking == [], f"{name}: accessibility violations: {blocking}"
 
 
-@pytest.mark.parametrize("language", sorted(EDITIONS))
+@pytest.mark.parametrize(
+    "language",
+    [
+        pytest.param(language, marks=pytest.mark.xdist_group(f"{edition['folder']}intro.html"))
+        for language, edition in sorted(EDITIONS.items())
+    ],
+)
 def test_front_page_links_the_pdf_when_built(visits, language):
     """``make pdf`` then ``make book``: every page, the front page first, links the whole book,
     each edition its own PDF."""
@@ -791,7 +813,7 @@ def english_on(page, name: str) -> list[str]:
     return english_words(text, names)
 
 
-@pytest.mark.parametrize("name", CHINESE_PAGES)
+@pytest.mark.parametrize("name", by_page(CHINESE_PAGES))
 def test_chinese_page_has_no_english_prose(visits, name):
     found = english_on(visits(name).page, name)
     assert not found, (
