@@ -209,9 +209,9 @@ def test_fusion_values_match_their_formulas():
     [
         (ConcatFusion(), 6),
         (SumFusion("mean"), 3),
-        (GatedFusion(), 3),
+        (GatedFusion(kernel_initializer=keras.initializers.GlorotUniform(seed=7)), 3),
         (TensorFusion(), 16),
-        (LowRankFusion(7, rank=2), 7),
+        (LowRankFusion(7, rank=2, kernel_initializer=keras.initializers.GlorotUniform(seed=7)), 7),
     ],
 )
 def test_fusion_shape_and_config_round_trip(layer, width):
@@ -220,6 +220,9 @@ def test_fusion_shape_and_config_round_trip(layer, width):
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     assert tuple(clone(H).shape) == (4, width)
+    # The config carries the seeded initialiser: the clone starts from the same weights.
+    for ours, theirs in zip(layer.get_weights(), clone.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_fusion_layer_errors():
@@ -278,8 +281,12 @@ def test_fusion_layers_carry_per_sample_modality_masks():
         SumFusion("mean")(H, mask=mask), (a * ma + b * mb) / present, rtol=1e-6
     )
     np.testing.assert_allclose(SumFusion("sum")(H, mask=[mask[0], None]), a * ma + b, rtol=1e-6)
-    gates = GatedFusion().gates(H, mask=mask).numpy()
+    gated = GatedFusion()
+    gates = gated.gates(H, mask=mask).numpy()
     np.testing.assert_array_equal(gates[[1, 2]], [[0.0, 1.0], [1.0, 0.0]])  # absent: gate 0
+    fused = gated(H, mask=mask).numpy()  # a row with one modality present is that modality
+    np.testing.assert_allclose(fused[[1, 2]], np.stack([b[1], a[2]]), rtol=1e-6)
+    np.testing.assert_allclose(fused, gates[:, :1] * a * ma + gates[:, 1:] * b * mb, rtol=1e-5)
     one = np.ones((4, 1), "float32")
     expected = np.einsum("bi,bj->bij", np.hstack([one, a * ma]), np.hstack([one, b * mb]))
     np.testing.assert_allclose(TensorFusion()(H, mask=mask), expected.reshape(4, -1), rtol=1e-6)
