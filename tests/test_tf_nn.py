@@ -284,12 +284,25 @@ def test_fusion_layers_carry_per_sample_modality_masks():
     gated = GatedFusion()
     gates = gated.gates(H, mask=mask).numpy()
     np.testing.assert_array_equal(gates[[1, 2]], [[0.0, 1.0], [1.0, 0.0]])  # absent: gate 0
+    np.testing.assert_allclose(gates[0], gated.gates(H).numpy()[0], rtol=1e-6)  # both present
+    np.testing.assert_array_equal(gated.gate_bias.numpy(), [0.0, 0.0])  # b_g starts at zero
     fused = gated(H, mask=mask).numpy()  # a row with one modality present is that modality
     np.testing.assert_allclose(fused[[1, 2]], np.stack([b[1], a[2]]), rtol=1e-6)
     np.testing.assert_allclose(fused, gates[:, :1] * a * ma + gates[:, 1:] * b * mb, rtol=1e-5)
     one = np.ones((4, 1), "float32")
     expected = np.einsum("bi,bj->bij", np.hstack([one, a * ma]), np.hstack([one, b * mb]))
     np.testing.assert_allclose(TensorFusion()(H, mask=mask), expected.reshape(4, -1), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer", [ConcatFusion(), SumFusion("mean"), GatedFusion(), TensorFusion(), LowRankFusion(3)]
+)
+def test_fusion_layers_never_read_an_absent_modalitys_values(layer):
+    mask = [np.array([True, False, True, False]), np.array([True, True, False, False])]
+    expected = layer(H, mask=mask).numpy()
+    other = np.random.default_rng(1).normal(scale=1e6, size=(4, 3))  # finite: NaN is refused
+    invented = [np.where(m[:, None], h, other).astype("float32") for h, m in zip(H, mask, strict=True)]
+    np.testing.assert_array_equal(layer(invented, mask=mask).numpy(), expected)
 
 
 @pytest.mark.parametrize(
