@@ -301,7 +301,9 @@ def test_fusion_layers_never_read_an_absent_modalitys_values(layer):
     mask = [np.array([True, False, True, False]), np.array([True, True, False, False])]
     expected = layer(H, mask=mask).numpy()
     other = np.random.default_rng(1).normal(scale=1e6, size=(4, 3))  # finite: NaN is refused
-    invented = [np.where(m[:, None], h, other).astype("float32") for h, m in zip(H, mask, strict=True)]
+    invented = [
+        np.where(m[:, None], h, other).astype("float32") for h, m in zip(H, mask, strict=True)
+    ]
     np.testing.assert_array_equal(layer(invented, mask=mask).numpy(), expected)
 
 
