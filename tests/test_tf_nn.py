@@ -194,6 +194,11 @@ def test_fusion_values_match_their_formulas():
     expected = np.einsum("bi,bj->bij", za, zb).reshape(4, -1)
     np.testing.assert_allclose(TensorFusion()([a, b]), expected, rtol=1e-6)
     lmf = LowRankFusion(units=5, rank=2)
+    lmf.build([a.shape, b.shape])
+    weights = {w.name: tuple(w.shape) for w in lmf.weights}  # as the docstring names them
+    assert weights == {"factor_0": (2, 4, 5), "factor_1": (2, 4, 5), "bias": (5,)}
+    np.testing.assert_array_equal(lmf.bias.numpy(), np.zeros(5))  # b starts at zero
+    lmf.bias.assign(np.arange(5.0))  # (as after training)
     out = lmf([a, b]).numpy()
     fa, fb = (f.numpy() for f in lmf.factors)
     by_rank = np.einsum("bd,rdu->bru", za, fa) * np.einsum("bd,rdu->bru", zb, fb)
