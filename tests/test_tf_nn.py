@@ -230,6 +230,23 @@ def test_fusion_shape_and_config_round_trip(layer, width):
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_low_rank_factors_draw_their_own_streams_from_a_seeded_initialiser():
+    def built(initializer: object) -> LowRankFusion:
+        layer = LowRankFusion(4, rank=2, kernel_initializer=initializer)
+        layer.build([(None, 3), (None, 3)])
+        return layer
+
+    first, again = (built(keras.initializers.GlorotUniform(seed=3)) for _ in range(2))
+    f0, f1 = (f.numpy() for f in first.factors)
+    assert f0.shape == f1.shape and not np.array_equal(f0, f1)  # one seed, two streams
+    for ours, theirs in zip(first.factors, again.factors, strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # and reproducible
+    # An initialiser without an integer seed is used as it is: no seed, or a SeedGenerator.
+    assert not np.any(built("zeros").factors[1].numpy())
+    generator = keras.initializers.GlorotUniform(seed=keras.random.SeedGenerator(1))
+    assert np.all(np.isfinite(built(generator).factors[0].numpy()))
+
+
 def test_fusion_layer_errors():
     with pytest.raises(InvalidParameterError, match=r"mode must be one of \('sum', 'mean'\)"):
         SumFusion("max")
