@@ -262,6 +262,18 @@ def test_fusion_layer_errors():
         gated([*H, H[0]])
     with pytest.raises(ValueError, match="Input 1 .* of layer 'gate' is incompatible"):
         gated([H[0], H[1][:, :2]])
+    concat = ConcatFusion(name="c")
+    with pytest.raises(InvalidParameterError, match=r"'c': takes a list of \(batch, features\) "):
+        concat.build((None, 3))  # one tensor's shape, not a list of them
+    for shapes, got in [
+        ([(None, 3, 2), (None, 3)], r"\(None, 3, 2\)"),
+        ([(4, None)], r"\(4, None\)"),
+    ]:
+        message = (
+            rf"'c': input 0 must have shape \(batch, features\) with known features, got {got}"
+        )
+        with pytest.raises(InvalidParameterError, match=message):
+            concat.build(shapes)
 
 
 @pytest.mark.parametrize("fusion", sorted(FUSION_KW))
