@@ -262,6 +262,8 @@ def test_fusion_layer_errors():
         gated([*H, H[0]])
     with pytest.raises(ValueError, match="Input 1 .* of layer 'gate' is incompatible"):
         gated([H[0], H[1][:, :2]])
+    with pytest.raises(ValueError, match="'gate' is incompatible .* expected ndim=2, found ndim=3"):
+        gated([h[:, None, :] for h in H])  # the right widths, one axis too many
     concat = ConcatFusion(name="c")
     with pytest.raises(InvalidParameterError, match=r"'c': takes a list of \(batch, features\) "):
         concat.build((None, 3))  # one tensor's shape, not a list of them
