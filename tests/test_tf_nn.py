@@ -148,6 +148,10 @@ def test_seed_makes_weights_reproducible_and_dtype_is_applied():
             {"head_specs": {"y": 1, "aux_a_y": 1}, "encoder_units": 2, "auxiliary_heads": True},
             r"clashing layer names \['aux_a_y'\]",
         ),
+        (  # the auxiliary heads' names are added to the others, not checked instead of them
+            {"modality_dims": {"a": 2, "shared": 2}, "encoder_units": 2, "auxiliary_heads": True},
+            r"clashing layer names \['shared'\]",
+        ),
     ],
 )
 def test_builder_validation_errors(kwargs, message):
