@@ -75,9 +75,10 @@ PAGES, REDIRECTS = _pages()
 
 
 def by_page(names: list[str]) -> list:
-    """``names`` as test parameters, each marked with its page (``xdist_group``): make browser's
-    workers (``--dist loadgroup``) each take whole pages, and conftest.py runs a page's checks one
-    after another, so that each worker loads a page once per width and no page loads twice."""
+    """``names`` as test parameters, each marked with its page (``xdist_group``): conftest.py runs
+    a page's checks one after another, so that a page loads once per width and is closed when its
+    checks are done. (make browser runs one worker; with ``-n 2 --dist loadgroup`` each worker
+    would take whole pages, so that no page loads twice.)"""
     return [pytest.param(name, marks=pytest.mark.xdist_group(name)) for name in names]
 
 
