@@ -330,6 +330,13 @@ def test_ogm_errors():
     two_heads = build_multimodal_model(DIMS, {"y": (1, None), "z": (1, None)}, encoder_units=3)
     with pytest.raises(InvalidParameterError, match="OGMGE head must name one of the heads"):
         Trainer(two_heads, "sgd", losses={"y": "mse", "z": "mse"}, ogm_ge=OGMGE(0.1))
+    # The step resolves the head by the same rule: it never picks one of two heads itself.
+    mse, one = keras.losses.mean_squared_error, {"y": 1.0, "z": 1.0}
+    step_args = (two_heads, {"y": mse, "z": mse}, one, keras.optimizers.SGD(), {})
+    with pytest.raises(InvalidParameterError, match="OGMGE head must name one of the heads"):
+        make_train_step(*step_args, ogm_ge=OGMGE(0.1))
+    with pytest.raises(InvalidParameterError, match=r"OGMGE head must be one of \('y', 'z'\)"):
+        make_train_step(*step_args, ogm_ge=OGMGE(0.1, head="w"))
 
 
 def test_every_option_together_under_xla_matches_the_default_loop():

@@ -158,8 +158,9 @@ def check_options(
 def check_ogm_ge(ogm_ge: object, encoders: Mapping[str, object], heads: list) -> str | None:
     """Return the head that scores the modalities, or None without OGM-GE; fail on misuse.
 
-    ``encoders`` are the model's ``{m: encoder layer}``, ``heads`` its main heads with a loss
-    (auxiliary heads left out).
+    ``encoders`` are the model's encoders by modality (only their names are read), ``heads`` its
+    main heads with a loss (auxiliary heads left out). The Trainer's checks and
+    :func:`~mmtutorial.tf_nn.make_train_step` both resolve the head here.
     """
     if ogm_ge is None:
         return None

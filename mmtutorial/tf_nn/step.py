@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from . import balance, loss_weighting
 from ._replicas import NON_FINITE, batch_share, share_of_mean
 from ._tf import keras, tf
+from ._train_checks import check_ogm_ge
 from .balance import OGMGE
 from .model_parts import auxiliary_head_targets, encoder_positions, with_encoder_outputs
 
@@ -62,7 +63,7 @@ def make_train_step(
     :class:`~mmtutorial.tf_nn.Trainer`'s ``eval_loss``).
 
     The other options are :class:`~mmtutorial.tf_nn.Trainer`'s, as its checks pass them on
-    (``ogm_ge`` scores on its ``head``, or on the one main head if that is None). ``ogm_alpha``
+    (``ogm_ge`` scores on its ``head``, which may be None only for one main head). ``ogm_alpha``
     (a variable, so that it can change without a new trace) replaces ``ogm_ge.alpha``, and
     ``log_variances`` (``{h: s_i}``) are the learned weights of ``loss_weighting="uncertainty"``.
     """
@@ -72,7 +73,7 @@ def make_train_step(
     groups, raw = encoder_positions(model, variables, encoders)
     network = with_encoder_outputs(model, encoders) if grad_norms else model
     main = [h for h in losses if h not in targets]
-    head = None if ogm_ge is None else ogm_ge.head or main[0]  # OGM-GE's scoring head
+    head = check_ogm_ge(ogm_ge, groups, main)  # OGM-GE's scoring head, None without it
     alpha = ogm_ge.alpha if ogm_alpha is None and ogm_ge is not None else ogm_alpha
     sizes = {m: sum(math.prod(variables[i].shape) for i in groups[m]) for m in groups}
     if strategy is not None:  # a Keras loss object would divide its mean by the replica count
