@@ -21,6 +21,7 @@ from mmtutorial.tf_nn import (
     train,
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
+from mmtutorial.tf_nn._data_checks import check_metrics
 from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.model_parts import encoder_layers, encoder_positions
 
@@ -288,6 +289,28 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_pat
     again, _ = run(5, tmp_path)  # already done: restores and trains no further
     for expected, got in zip(final_weights(resumed), final_weights(again), strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("units", "dtype", "target_shape", "expected"),
+    [
+        (3, tf.int64, (None,), keras.metrics.SparseCategoricalAccuracy),  # labels
+        (3, tf.float32, (None, 3), keras.metrics.CategoricalAccuracy),  # one-hot rows
+        (1, tf.float32, (None, 1), keras.metrics.BinaryAccuracy),  # one 0/1 unit
+    ],
+)
+@pytest.mark.parametrize("alias", ["accuracy", "acc"])
+def test_accuracy_is_the_metric_keras_compile_picks_for_the_target(
+    alias, units, dtype, target_shape, expected
+):
+    # As model.compile(metrics=["accuracy"]) does: by the target's dtype and the head's width.
+    model = encoder_model({"y": (units, None), "z": (1, None)})
+    spec = {"y": tf.TensorSpec(target_shape, dtype)}
+    # "z" has no target of its own in the data: it learns "y"'s, as an auxiliary head would.
+    metrics = check_metrics({"z": ["mae"], "y": [alias]}, model, spec, {"z": "y"})
+    assert list(metrics) == ["z_mean_absolute_error", "y_accuracy"]
+    head, metric = metrics["y_accuracy"]
+    assert head == "y" and type(metric) is expected and metric.name == "accuracy"
 
 
 def test_metrics_are_reset_at_the_start_of_every_epoch():
