@@ -21,7 +21,7 @@ from mmtutorial.tf_nn import (
     train,
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
-from mmtutorial.tf_nn._data_checks import check_metrics
+from mmtutorial.tf_nn._data_checks import cast_to_model, check_metrics
 from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.model_parts import encoder_layers, encoder_positions
 
@@ -491,6 +491,20 @@ def test_train_errors(kwargs, message):
         args["data"] = datasets[args["data"]]
     with pytest.raises(InvalidParameterError, match=message):
         train(args.pop("model"), args.pop("data"), args.pop("optimizer"), **args)
+
+
+def test_data_is_cast_to_the_models_float_dtypes_and_left_as_it_is_when_they_match():
+    data = synthetic("classification", n=8)  # integer labels: never cast
+    model = encoder_model({"label": (3, None)})  # float64
+    ds64 = make_dataset(data, dtype="float64")
+    assert cast_to_model(ds64, model) is ds64
+    cast = cast_to_model(make_dataset(data, dtype="float32"), model)
+    x, y = cast.element_spec
+    assert {m: s.dtype for m, s in x.items()} == dict.fromkeys(DIMS, tf.float64)
+    assert y["label"].dtype == tf.int64
+    (x32, y32), (x64, y64) = next(iter(make_dataset(data, dtype="float32"))), next(iter(cast))
+    np.testing.assert_array_equal(x64["a"], tf.cast(x32["a"], tf.float64))
+    np.testing.assert_array_equal(y64["label"], y32["label"])
 
 
 def test_a_keras_loss_object_computes_in_the_heads_dtype():
