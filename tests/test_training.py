@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,9 +22,13 @@ from mmtutorial.tf_nn import (
     train,
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
-from mmtutorial.tf_nn._data_checks import cast_to_model, check_metrics
+from mmtutorial.tf_nn._data_checks import cast_to_model, check_data, check_metrics
 from mmtutorial.tf_nn._tf import keras, tf
-from mmtutorial.tf_nn.model_parts import encoder_layers, encoder_positions
+from mmtutorial.tf_nn.model_parts import (
+    auxiliary_head_targets,
+    encoder_layers,
+    encoder_positions,
+)
 
 DIMS = {"a": 6, "b": 4, "c": 5}
 
@@ -505,6 +510,92 @@ def test_data_is_cast_to_the_models_float_dtypes_and_left_as_it_is_when_they_mat
     (x32, y32), (x64, y64) = next(iter(make_dataset(data, dtype="float32"))), next(iter(cast))
     np.testing.assert_array_equal(x64["a"], tf.cast(x32["a"], tf.float64))
     np.testing.assert_array_equal(y64["label"], y32["label"])
+
+
+def _one_batch(*parts):
+    return tf.data.Dataset.from_tensors(parts)
+
+
+_X, _Y = article_data(n_samples=8).inputs, article_data(n_samples=8).targets
+_PRESENT = np.ones(8, bool)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1, 2], "data must be a tf.data.Dataset, got [1, 2]"),
+        (
+            "infinite",
+            "data must have a known, finite, non-zero number of batches, got cardinality -1",
+        ),
+        (
+            "unknown",
+            "data must have a known, finite, non-zero number of batches, got cardinality -2",
+        ),
+        (
+            _one_batch(_X, _Y, {"x1": _PRESENT}),
+            "data mask must name the modalities ['x1', 'x2']: unknown none, missing ['x2']",
+        ),
+        (
+            _one_batch(_X, _Y, {"x1": _PRESENT, "x2": np.ones(8)}),
+            "data mask: modality 'x2' must be (batch,) bool, got TensorSpec(shape=(8,), "
+            "dtype=tf.float64",
+        ),
+        (
+            _one_batch(_X, _Y, {"x1": _PRESENT[:, None], "x2": _PRESENT}),
+            "data mask: modality 'x1' must be (batch,) bool, got TensorSpec(shape=(8, 1), "
+            "dtype=tf.bool",
+        ),
+        (
+            _one_batch({"x1": _X["x1"][:, None, :], "x2": _X["x2"]}, _Y),
+            "modality 'x1' has shape (8, 1, 10) in data, the model expects (batch, 10)",
+        ),
+        (
+            _one_batch(_X, {"y1": _Y["y1"]}),
+            "data targets must hold every head with a loss: missing ['y2'], got ['y1']",
+        ),
+        (
+            _one_batch(_X, {"y1": _Y["y1"], "y2": np.ones((8, 3))}),
+            f"data targets['y2'] have shape (8, 3), head 'y2' expects (batch, {_Y['y2'].shape[1]})",
+        ),
+        (
+            _one_batch(_X, {"y1": _Y["y1"], "y2": np.ones((8, 3), np.int64)}),
+            f"head 'y2' expects (batch, {_Y['y2'].shape[1]}) or (batch,) labels",
+        ),
+    ],
+)
+def test_check_data_names_what_does_not_fit_the_model(data, message):
+    whole = make_dataset(article_data(n_samples=8))
+    if isinstance(data, str):
+        data = {"infinite": whole.repeat(), "unknown": whole.filter(lambda x, y: True)}[data]
+    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+        check_data(data, article_model(), {"y1": "mse", "y2": "mse"}, {})
+    assert check_data(_one_batch(_X, _Y, {"x1": _PRESENT, "x2": _PRESENT}), article_model(),
+                      {"y1": "mse"}, {}) == 1  # fmt: skip
+
+
+def test_an_auxiliary_head_is_checked_against_its_own_target_or_the_one_it_learns():
+    model = build_multimodal_model(
+        {"a": 3, "b": 2}, {"y": (2, None)}, encoder_units=4, auxiliary_heads=True
+    )
+    targets = auxiliary_head_targets(model)  # {"aux_a_y": "y", "aux_b_y": "y"}
+    losses = dict.fromkeys(model.output, "mse")
+    x = {"a": np.ones((4, 3)), "b": np.ones((4, 2))}
+    assert check_data(_one_batch(x, {"y": np.ones((4, 2))}), model, losses, targets) == 1
+    own = {"y": np.ones((4, 2)), "aux_a_y": np.ones((4, 5))}  # its own target comes first
+    with pytest.raises(
+        InvalidParameterError, match=re.escape("targets['aux_a_y'] have shape (4, 5)")
+    ):
+        check_data(_one_batch(x, own), model, losses, targets)
+    with pytest.raises(
+        InvalidParameterError, match=re.escape("missing ['aux_a_y', 'aux_b_y', 'y']")
+    ):
+        check_data(_one_batch(x, {"z": np.ones((4, 2))}), model, losses, targets)
+    wide = {"y": np.ones((4, 3))}  # the main head's target, too wide for the auxiliary heads too
+    with pytest.raises(
+        InvalidParameterError, match=re.escape("targets['aux_a_y'] have shape (4, 3)")
+    ):
+        check_data(_one_batch(x, wide), model, {"aux_a_y": "mse"}, targets)
 
 
 def test_a_keras_loss_object_computes_in_the_heads_dtype():
