@@ -22,7 +22,7 @@ from mmtutorial.tf_nn import (
     train,
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
-from mmtutorial.tf_nn._data_checks import cast_to_model, check_data, check_metrics
+from mmtutorial.tf_nn._data_checks import cast_to_model, check_data, check_metrics, target_fits
 from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.model_parts import (
     auxiliary_head_targets,
@@ -475,6 +475,19 @@ def test_xla_loop_gives_the_default_loop_losses():
         ({"data": "no_y2"}, r"data targets must hold every head with a loss: missing \['y2'\]"),
         ({"data": "wrong_x"}, r"data inputs must name the modalities \['x1', 'x2'\]"),
         ({"data": "wide_x2"}, r"modality 'x2' has shape \(None, 12\) in data, the model expects"),
+        (
+            {"eval_data": "wide_x2"},
+            r"^modality 'x2' has shape \(None, 12\) in eval_data, the model expects \(batch, 10\)$",
+        ),
+        (
+            {"eval_data": [1]},
+            r"^eval_data must be a MultimodalData or a tf.data.Dataset, got list$",
+        ),
+        (
+            {"batch_size": 4},
+            r"^batch_size applies to a MultimodalData, got a tf.data.Dataset as data \(batched "
+            r"already\) and batch_size=4$",
+        ),
     ],
 )
 def test_train_errors(kwargs, message):
@@ -492,8 +505,9 @@ def test_train_errors(kwargs, message):
     }
     args = {"model": article_model(), "data": base, "optimizer": "sgd"}
     args |= {"losses": {"y1": "mse", "y2": "mse"}, "epochs": 1} | kwargs
-    if isinstance(args["data"], str):
-        args["data"] = datasets[args["data"]]
+    for name in ("data", "eval_data"):
+        if isinstance(args.get(name), str):
+            args[name] = datasets[args[name]]
     with pytest.raises(InvalidParameterError, match=message):
         train(args.pop("model"), args.pop("data"), args.pop("optimizer"), **args)
 
@@ -539,12 +553,12 @@ _PRESENT = np.ones(8, bool)
         (
             _one_batch(_X, _Y, {"x1": _PRESENT, "x2": np.ones(8)}),
             "data mask: modality 'x2' must be (batch,) bool, got TensorSpec(shape=(8,), "
-            "dtype=tf.float64",
+            "dtype=tf.float64…",
         ),
         (
             _one_batch(_X, _Y, {"x1": _PRESENT[:, None], "x2": _PRESENT}),
             "data mask: modality 'x1' must be (batch,) bool, got TensorSpec(shape=(8, 1), "
-            "dtype=tf.bool",
+            "dtype=tf.bool…",
         ),
         (
             _one_batch({"x1": _X["x1"][:, None, :], "x2": _X["x2"]}, _Y),
@@ -560,7 +574,8 @@ _PRESENT = np.ones(8, bool)
         ),
         (
             _one_batch(_X, {"y1": _Y["y1"], "y2": np.ones((8, 3), np.int64)}),
-            f"head 'y2' expects (batch, {_Y['y2'].shape[1]}) or (batch,) labels",
+            f"data targets['y2'] have shape (8, 3), head 'y2' expects (batch, {_Y['y2'].shape[1]}) "
+            "or (batch,) labels",
         ),
     ],
 )
@@ -568,10 +583,33 @@ def test_check_data_names_what_does_not_fit_the_model(data, message):
     whole = make_dataset(article_data(n_samples=8))
     if isinstance(data, str):
         data = {"infinite": whole.repeat(), "unknown": whole.filter(lambda x, y: True)}[data]
-    with pytest.raises(InvalidParameterError, match=re.escape(message)):
+    # The whole message, or its start where it ends in "…"
+    pattern = re.escape(message.rstrip("…")) + ("" if message.endswith("…") else "$")
+    with pytest.raises(InvalidParameterError, match=pattern):
         check_data(data, article_model(), {"y1": "mse", "y2": "mse"}, {})
     assert check_data(_one_batch(_X, _Y, {"x1": _PRESENT, "x2": _PRESENT}), article_model(),
                       {"y1": "mse"}, {}) == 1  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shape", "integer", "units", "fits"),
+    [
+        ((3,), False, 3, True),  # (batch, units): always
+        ((3,), True, 3, True),
+        ((), True, 3, True),  # integer labels, (batch,) or (batch, 1)
+        ((1,), True, 3, True),
+        ((), False, 1, True),  # any target of a one-unit head
+        ((1,), False, 1, True),
+        ((), False, 3, False),  # a float column would broadcast against 3 outputs
+        ((1,), False, 3, False),
+        ((), False, 2, False),
+        ((2,), True, 3, False),
+        ((3,), True, 2, False),
+        ((2,), False, 1, False),
+    ],
+)
+def test_target_fits_only_what_keras_losses_take_without_broadcasting(shape, integer, units, fits):
+    assert target_fits(shape, integer, units) is fits
 
 
 def test_an_auxiliary_head_is_checked_against_its_own_target_or_the_one_it_learns():
