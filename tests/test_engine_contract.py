@@ -302,11 +302,15 @@ def test_masks_are_honoured_or_refused_by_name(engine, fusion):
             DIMS, {"y": 2}, encoder_units=4, shared_units=5, fusion=fusion, seed=0
         )
         dataset = make_dataset(MultimodalData(inputs, samples.targets, samples.mask))
-        train(model, dataset, engine.optimizer(), losses={"y": "mse"}, epochs=2)
-        return model.get_weights()
+        history = train(
+            model, dataset, engine.optimizer(), losses={"y": "mse"}, epochs=2, eval_data=dataset
+        )
+        return model.get_weights(), history.eval_loss
 
-    zeros, junk = update(0.0), update(123.0)  # what absent rows hold must not matter
+    # What absent rows hold must not matter, in training and in evaluation.
+    (zeros, eval_zeros), (junk, eval_junk) = update(0.0), update(123.0)
     assert all(np.array_equal(a, b) for a, b in zip(zeros, junk, strict=True))
+    assert eval_zeros == eval_junk and len(eval_zeros) == 2
 
 
 def test_standardize_uses_present_rows_only():
