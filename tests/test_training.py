@@ -636,6 +636,43 @@ def test_an_auxiliary_head_is_checked_against_its_own_target_or_the_one_it_learn
         check_data(_one_batch(x, wide), model, {"aux_a_y": "mse"}, targets)
 
 
+def test_trainer_refuses_a_model_without_dict_inputs_and_outputs_or_a_strategy_with_xla():
+    x = keras.Input((2,), name="a")
+    y = keras.layers.Dense(1)(x)
+    for model, got in [
+        (keras.Model(x, y), "KerasTensor and outputs KerasTensor"),
+        (keras.Model({"a": x}, [y]), "dict and outputs list"),
+        (keras.Model([x], {"y": y}), "list and outputs dict"),
+    ]:
+        message = (
+            f"model must take a dict of modalities and return a dict of heads, got inputs {got}"
+        )
+        with pytest.raises(InvalidParameterError, match=f"^{re.escape(message)}$"):
+            Trainer(model, "sgd", losses={"y": "mse"})
+    losses = {"y1": "mse"}
+    with pytest.raises(InvalidParameterError, match="^strategy must be a tf.distribute.Strategy"):
+        Trainer(article_model(), "sgd", losses=losses, strategy="mirrored")
+    message = (
+        "jit_compile=True cannot be combined with a strategy: TensorFlow 2.21 does not compile"
+    )
+    with pytest.raises(InvalidParameterError, match=f"^{re.escape(message)}"):
+        Trainer(article_model(), "sgd", losses=losses, strategy=tf.distribute.get_strategy(),
+                jit_compile=True)  # fmt: skip
+
+
+def test_trainer_weighs_unnamed_heads_1_and_copies_a_loss_object_only_for_another_dtype():
+    losses = {"y1": "mse", "y2": "mse"}
+    trainer = Trainer(article_model(), "sgd", losses=losses, loss_weights={"y2": 0.5})
+    assert trainer.loss_weights == {"y1": 1.0, "y2": 0.5}
+    same = keras.losses.MeanSquaredError(dtype="float64")  # the float64 heads' dtype
+    other = keras.losses.MeanSquaredError(reduction="sum", name="squares")  # float32
+    trainer = Trainer(article_model(), "sgd", losses={"y1": same, "y2": other})
+    copy = trainer.losses["y2"]
+    assert trainer.losses["y1"] is same and copy is not other and other.dtype == "float32"
+    assert type(copy) is keras.losses.MeanSquaredError and copy.dtype == "float64"
+    assert copy.get_config() == other.get_config()  # its name and reduction kept
+
+
 def test_a_keras_loss_object_computes_in_the_heads_dtype():
     data = synthetic("classification", n=64)
     model = encoder_model({"label": (3, None)})  # float64, the default
