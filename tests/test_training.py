@@ -673,6 +673,31 @@ def test_trainer_weighs_unnamed_heads_1_and_copies_a_loss_object_only_for_anothe
     assert copy.get_config() == other.get_config()  # its name and reduction kept
 
 
+def test_eval_loss_is_the_inference_mode_loss_over_every_held_out_sample():
+    inputs = {"a": keras.Input((3,), name="a"), "b": keras.Input((2,), name="b")}
+    penalised = keras.layers.Dense(8, "tanh", kernel_regularizer=keras.regularizers.L2(0.01))
+    hidden = keras.layers.Dropout(0.5, seed=1)(
+        penalised(keras.layers.Concatenate()([*inputs.values()]))
+    )
+    model = keras.Model(inputs, {"y": keras.layers.Dense(1)(hidden)})  # dropout only in training
+    rng = np.random.default_rng(0)
+    held_out = MultimodalData(
+        {"a": rng.normal(size=(8, 3)), "b": rng.normal(size=(8, 2))}, {"y": rng.normal(size=(8, 1))}
+    )
+    history = train(
+        model,
+        make_dataset(held_out),
+        "sgd",
+        losses={"y": "mse"},
+        epochs=2,
+        eval_data=make_dataset(held_out, batch_size=5),
+    )  # batches of 5 and 3 rows
+    y_hat = model(held_out.inputs, training=False)["y"].numpy()
+    expected = np.mean((y_hat - held_out.targets["y"]) ** 2) + float(sum(model.losses))
+    assert len(history.eval_loss) == 2
+    assert abs(history.eval_loss[-1] / expected - 1) < 1e-5, (history.eval_loss, expected)
+
+
 def test_a_keras_loss_object_computes_in_the_heads_dtype():
     data = synthetic("classification", n=64)
     model = encoder_model({"label": (3, None)})  # float64, the default
