@@ -673,7 +673,8 @@ def test_trainer_weighs_unnamed_heads_1_and_copies_a_loss_object_only_for_anothe
     assert copy.get_config() == other.get_config()  # its name and reduction kept
 
 
-def test_eval_loss_is_the_inference_mode_loss_over_every_held_out_sample():
+@pytest.mark.parametrize("masked", [False, True])
+def test_eval_loss_is_the_inference_mode_loss_over_every_held_out_sample(masked):
     inputs = {"a": keras.Input((3,), name="a"), "b": keras.Input((2,), name="b")}
     penalised = keras.layers.Dense(8, "tanh", kernel_regularizer=keras.regularizers.L2(0.01))
     hidden = keras.layers.Dropout(0.5, seed=1)(
@@ -681,9 +682,12 @@ def test_eval_loss_is_the_inference_mode_loss_over_every_held_out_sample():
     )
     model = keras.Model(inputs, {"y": keras.layers.Dense(1)(hidden)})  # dropout only in training
     rng = np.random.default_rng(0)
-    held_out = MultimodalData(
-        {"a": rng.normal(size=(8, 3)), "b": rng.normal(size=(8, 2))}, {"y": rng.normal(size=(8, 1))}
+    x, y = (
+        {"a": rng.normal(size=(8, 3)), "b": rng.normal(size=(8, 2))},
+        {"y": rng.normal(size=(8, 1))},
     )
+    present = {"a": np.ones(8, bool), "b": np.arange(8) % 3 > 0}  # b absent in rows 0, 3, 6
+    held_out = MultimodalData(x, y, present if masked else None)
     history = train(
         model,
         make_dataset(held_out),
@@ -692,8 +696,10 @@ def test_eval_loss_is_the_inference_mode_loss_over_every_held_out_sample():
         epochs=2,
         eval_data=make_dataset(held_out, batch_size=5),
     )  # batches of 5 and 3 rows
-    y_hat = model(held_out.inputs, training=False)["y"].numpy()
-    expected = np.mean((y_hat - held_out.targets["y"]) ** 2) + float(sum(model.losses))
+    if masked:  # a model without a masking fusion layer sees absent modalities as zeros
+        x = {m: v * present[m][:, None] for m, v in x.items()}
+    y_hat = model(x, training=False)["y"].numpy()
+    expected = np.mean((y_hat - y["y"]) ** 2) + float(sum(model.losses))
     assert len(history.eval_loss) == 2
     assert abs(history.eval_loss[-1] / expected - 1) < 1e-5, (history.eval_loss, expected)
 
