@@ -460,6 +460,11 @@ def test_xla_loop_gives_the_default_loop_losses():
         ({"losses": {"y3": "mse"}}, r"losses must name the heads \['y1', 'y2'\]: unknown \['y3'\]"),
         ({"losses": {"y1": "nonsense"}}, r"losses\['y1'\] must be 'mse', 'half_squared_error'"),
         ({"loss_weights": {"y1": -1.0}}, r"loss_weights\['y1'\] must be a finite number >= 0"),
+        (
+            {"losses": {"y1": keras.losses.MeanSquaredError(reduction="sum")}},
+            r"^losses\['y1'\] must average over the batch \(a head's loss is its batch mean\), got "
+            r"a Keras loss with reduction='sum'; make it with the default reduction$",
+        ),
         ({"metrics": {"y9": ["mae"]}}, r"metrics must name the heads .* unknown \['y9'\]"),
         ({"metrics": {"y1": ["nonsense"]}}, r"metrics\['y1'\]\[0\] must be a Keras metric"),
         ({"optimizer": None}, "optimizer must be a Keras optimizer or its name, got None"),
@@ -665,7 +670,7 @@ def test_trainer_weighs_unnamed_heads_1_and_copies_a_loss_object_only_for_anothe
     trainer = Trainer(article_model(), "sgd", losses=losses, loss_weights={"y2": 0.5})
     assert trainer.loss_weights == {"y1": 1.0, "y2": 0.5}
     same = keras.losses.MeanSquaredError(dtype="float64")  # the float64 heads' dtype
-    other = keras.losses.MeanSquaredError(reduction="sum", name="squares")  # float32
+    other = keras.losses.MeanSquaredError(reduction="mean", name="squares")  # float32
     trainer = Trainer(article_model(), "sgd", losses={"y1": same, "y2": other})
     copy = trainer.losses["y2"]
     assert trainer.losses["y1"] is same and copy is not other and other.dtype == "float32"

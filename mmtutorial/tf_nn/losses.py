@@ -46,7 +46,9 @@ def get_loss(name: str, loss: Any) -> Callable:
     """Return the per-sample loss function ``loss`` names; ``name`` is the argument, for errors.
 
     ``loss`` is one of the shared names ``"mse"``, ``"half_squared_error"``, ``"xent"``, any
-    other Keras loss name, or a Keras loss (object or function) itself.
+    other Keras loss name, or a Keras loss (object or function) itself. A Keras loss object that
+    sums over the batch (``reduction="sum"``) is refused: the training step takes each head's
+    batch mean, in one process and on a strategy's replicas alike.
 
     Examples
     --------
@@ -68,6 +70,11 @@ def get_loss(name: str, loss: Any) -> Callable:
         raise InvalidParameterError(
             f"{name} must be 'mse', 'half_squared_error', 'xent', a Keras loss name or a Keras "
             f"loss, got {loss!r}"
+        )
+    if getattr(resolved, "reduction", None) == "sum":  # a Keras loss object's; functions have none
+        raise InvalidParameterError(
+            f"{name} must average over the batch (a head's loss is its batch mean), got a Keras "
+            "loss with reduction='sum'; make it with the default reduction"
         )
     return resolved
 
