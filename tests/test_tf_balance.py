@@ -339,6 +339,21 @@ def test_ogm_errors():
         make_train_step(*step_args, ogm_ge=OGMGE(0.1, head="w"))
 
 
+def test_with_nothing_updated_eval_loss_is_the_training_loss_auxiliary_and_learned_weights_too():
+    # No layer behaves differently in training and the learning rate is 0: the held-out loss of
+    # the training data is its training loss, auxiliary heads (learning the main target) and
+    # learned loss weights included.
+    data, net = synthetic(n=48), model(auxiliary_heads=True)
+    losses = {"label": "xent", "aux_a_label": "xent", "aux_b_label": "xent"}
+    trainer = Trainer(net, keras.optimizers.SGD(0.5), losses=losses, loss_weighting="uncertainty")
+    trainer.fit(make_dataset(data), epochs=3)  # the learned weights move away from 1
+    assert all(abs(float(s)) > 1e-3 for s in trainer.log_variances.values())
+    trainer.configure(learning_rate=0.0)
+    history = trainer.fit(make_dataset(data), epochs=2, eval_data=make_dataset(data, 20))
+    np.testing.assert_allclose(history.eval_loss, history.loss, rtol=1e-12)
+    assert history.loss[0] == history.loss[1]
+
+
 def test_every_option_together_under_xla_matches_the_default_loop():
     data, runs = synthetic(n=64), []  # two batches: a full one and the last, as XLA splits them
     options = {"modality_dropout": 0.3, "ogm_ge": OGMGE(0.5), "loss_weighting": "uncertainty"}
