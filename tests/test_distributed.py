@@ -270,9 +270,9 @@ def test_one_replica_strategy_trains_like_no_strategy(strategy):
 
 def test_a_non_finite_loss_stops_a_replica_step_before_its_update(strategy):
     data = article_data(n_samples=8)
-    data.targets["y1"][:] = 1e200  # finite, but its square is not
-    with strategy.scope():
-        model, optimizer = article_model(seed=0), keras.optimizers.Adam(0.01)
+    data.targets["y1"][:] = 1e200  # finite, but its square is not (its gradient is finite)
+    with strategy.scope():  # SGD: Adam would step by g/√v = 0 (v overflows), hiding an update
+        model, optimizer = article_model(seed=0), keras.optimizers.SGD(0.01)
     with pytest.raises(FloatingPointError, match="in epoch 1, before that step's update"):
         train(model, make_dataset(data), optimizer, losses={"y1": "mse"}, epochs=2,
               strategy=strategy)  # fmt: skip
