@@ -529,6 +529,11 @@ def test_data_is_cast_to_the_models_float_dtypes_and_left_as_it_is_when_they_mat
     (x32, y32), (x64, y64) = next(iter(make_dataset(data, dtype="float32"))), next(iter(cast))
     np.testing.assert_array_equal(x64["a"], tf.cast(x32["a"], tf.float64))
     np.testing.assert_array_equal(y64["label"], y32["label"])
+    x, y = {m: v.astype(np.float64) for m, v in data.inputs.items()}, {"y": np.ones((8, 1), "f4")}
+    only_targets = cast_to_model(  # float64 inputs, a float32 target
+        tf.data.Dataset.from_tensors((x, y)), encoder_model({"y": (1, None)})
+    )
+    assert only_targets.element_spec[1]["y"].dtype == tf.float64
 
 
 def _one_batch(*parts):
