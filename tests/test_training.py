@@ -22,7 +22,13 @@ from mmtutorial.tf_nn import (
     train,
 )
 from mmtutorial.tf_nn._checkpoints import Checkpoints
-from mmtutorial.tf_nn._data_checks import cast_to_model, check_data, check_metrics, target_fits
+from mmtutorial.tf_nn._data_checks import (
+    cast_to_model,
+    check_data,
+    check_metrics,
+    prepare_data,
+    target_fits,
+)
 from mmtutorial.tf_nn._tf import keras, tf
 from mmtutorial.tf_nn.model_parts import (
     auxiliary_head_targets,
@@ -620,6 +626,25 @@ def test_check_data_names_what_does_not_fit_the_model(data, message):
 )
 def test_target_fits_only_what_keras_losses_take_without_broadcasting(shape, integer, units, fits):
     assert target_fits(shape, integer, units) is fits
+
+
+def test_fit_shuffles_a_multimodal_data_by_its_seed_and_passes_one_whole_batch_as_it_is():
+    data, model = article_data(n_samples=12), article_model()
+    checked = (model, {"y1": "mse"}, {})
+
+    def first_rows(seed):
+        dataset, steps, fixed = prepare_data("data", data, 4, seed, *checked)
+        assert steps == 3 and fixed is None  # several batches: drawn from the dataset
+        return next(iter(dataset))[0]["x1"].numpy()
+
+    np.testing.assert_array_equal(first_rows(0), first_rows(0))
+    assert not np.array_equal(first_rows(0), first_rows(1))
+    assert not np.array_equal(first_rows(0), data.inputs["x1"][:4])  # shuffled
+    dataset, steps, fixed = prepare_data("data", data, None, 0, *checked)
+    assert steps == 1 and fixed is not None  # one whole batch, the same every epoch
+    np.testing.assert_array_equal(fixed[0]["x1"], data.inputs["x1"])
+    as_is = prepare_data("data", make_dataset(data), None, None, *checked)
+    assert as_is[1] == 1 and as_is[2] is None  # a Dataset is drawn from, as given
 
 
 def test_an_auxiliary_head_is_checked_against_its_own_target_or_the_one_it_learns():
