@@ -307,6 +307,7 @@ def test_interrupted_and_resumed_run_ends_with_the_uninterrupted_weights(tmp_pat
     [
         (3, tf.int64, (None,), keras.metrics.SparseCategoricalAccuracy),  # labels
         (3, tf.float32, (None, 3), keras.metrics.CategoricalAccuracy),  # one-hot rows
+        (2, tf.float32, (None, 2), keras.metrics.CategoricalAccuracy),  # two classes, one-hot
         (1, tf.float32, (None, 1), keras.metrics.BinaryAccuracy),  # one 0/1 unit
     ],
 )
