@@ -547,7 +547,8 @@ def _one_batch(*parts):
     return tf.data.Dataset.from_tensors(parts)
 
 
-_X, _Y = article_data(n_samples=8).inputs, article_data(n_samples=8).targets
+_SAMPLES = article_data(n_samples=8)
+_X, _Y = _SAMPLES.inputs, _SAMPLES.targets
 _PRESENT = np.ones(8, bool)
 
 
