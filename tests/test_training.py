@@ -598,7 +598,7 @@ _PRESENT = np.ones(8, bool)
     ],
 )
 def test_check_data_names_what_does_not_fit_the_model(data, message):
-    whole = make_dataset(article_data(n_samples=8))
+    whole = make_dataset(_SAMPLES)
     if isinstance(data, str):
         data = {"infinite": whole.repeat(), "unknown": whole.filter(lambda x, y: True)}[data]
     # The whole message, or its start where it ends in "…"
